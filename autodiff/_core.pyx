@@ -1,0 +1,1163 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""The engine of autodiff: tensors' autograd state, graph nodes and backward.
+
+The engine is math-blind. It knows nodes, edges, saved values and a rule to
+call; every derivative formula lives in ``autodiff/ops``. Backward walks the
+graph iteratively (dependency counts and an explicit ready stack), so graphs
+of any depth run without recursion. All per-call state lives in locals of
+``run_backward`` (PyTorch's GraphTask idea), so backward on independent graphs
+from several threads is safe; the only global state is the thread-local grad
+mode.
+"""
+import threading
+import weakref
+
+import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #ifndef AD_SOURCE_HASH
+    #define AD_SOURCE_HASH "unknown"
+    #endif
+    """
+    const char* AD_SOURCE_HASH
+
+SOURCE_HASH = AD_SOURCE_HASH.decode("ascii")
+
+cdef object ndarray = np.ndarray
+cdef object _asarray = np.asarray
+cdef object _np_add = np.add
+
+# ---------------------------------------------------------------------------
+# Grad mode and forward-AD level: thread-local.
+# ---------------------------------------------------------------------------
+
+class _ThreadState(threading.local):
+    def __init__(self):
+        self.grad_enabled = True
+        self.inference = False
+        self.fw_level = 0          # 0: no dual level is open
+        self.fw_suspended = False  # True while a JVP rule itself runs
+        self.anomaly = False
+        self.anomaly_check_nan = True
+
+
+cdef object _state = _ThreadState()
+
+
+def thread_state():
+    """The thread-local grad-mode state object (used by ``autograd.grad_mode``)."""
+    return _state
+
+
+cpdef bint is_grad_enabled():
+    """True when operations are being recorded for backward on this thread."""
+    return _state.grad_enabled
+
+
+cpdef set_grad_enabled_flag(bint flag):
+    _state.grad_enabled = flag
+
+
+# ---------------------------------------------------------------------------
+# Tensor autograd state
+# ---------------------------------------------------------------------------
+
+cdef class VersionCounter:
+    """Counts in-place modifications of a tensor's memory (shared by views)."""
+    cdef public long value
+
+    def __cinit__(self):
+        self.value = 0
+
+
+cdef object _tensor_class = None
+
+
+def set_tensor_class(cls):
+    """Register the Python ``Tensor`` class that the engine creates."""
+    global _tensor_class
+    _tensor_class = cls
+
+
+cdef class TensorBase:
+    """Autograd state of a tensor; ``autodiff.Tensor`` adds the user-facing API."""
+    cdef public object _data
+    cdef public object _grad
+    cdef public Node _grad_fn
+    cdef public int _output_nr
+    cdef public bint _requires_grad
+    cdef public bint _retains_grad
+    cdef public VersionCounter _version
+    cdef public object _accumulator_ref
+    cdef public list _hooks
+    cdef public list _post_acc_hooks
+    cdef public object _fw_tangent
+    cdef public object _base             # the tensor this one is a view of
+    cdef object __weakref__
+
+    def __cinit__(self, *args, **kwargs):
+        self._output_nr = 0
+        self._version = VersionCounter()
+
+    @property
+    def grad_fn(self):
+        """The node that created this tensor (None for leaves)."""
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        """True for tensors not produced by a recorded operation."""
+        return self._grad_fn is None
+
+    @property
+    def _version_value(self):
+        return self._version.value
+
+
+cdef inline TensorBase new_tensor(object data):
+    cdef TensorBase t = _tensor_class.__new__(_tensor_class)
+    t._data = data
+    return t
+
+
+def make_tensor(data, bint requires_grad=False):
+    """Wrap an ndarray into a Tensor without copying (internal)."""
+    cdef TensorBase t = new_tensor(data)
+    t._requires_grad = requires_grad
+    return t
+
+
+cdef AccumulateGrad get_accumulator(TensorBase t):
+    cdef AccumulateGrad acc = None
+    if t._accumulator_ref is not None:
+        acc = t._accumulator_ref()
+    if acc is None:
+        acc = AccumulateGrad.__new__(AccumulateGrad)
+        acc.variable = t
+        acc.next_nodes = ()
+        acc.next_indices = ()
+        acc.num_outputs = 1
+        t._accumulator_ref = weakref.ref(acc)
+    return acc
+
+
+def grad_accumulator(TensorBase t):
+    """The AccumulateGrad node of a leaf that requires grad."""
+    return get_accumulator(t)
+
+
+cdef inline tuple edge_of(object x):
+    """(node, output index) through which gradient reaches tensor ``x``."""
+    cdef TensorBase t
+    if isinstance(x, TensorBase):
+        t = <TensorBase>x
+        if t._grad_fn is not None:
+            return (t._grad_fn, t._output_nr)
+        if t._requires_grad:
+            return (get_accumulator(t), 0)
+    return (None, 0)
+
+
+# ---------------------------------------------------------------------------
+# Nodes
+# ---------------------------------------------------------------------------
+
+cdef class Node:
+    """A node of the backward graph: a function from output grads to input grads."""
+    cdef public tuple next_nodes
+    cdef public tuple next_indices
+    cdef public int num_outputs
+    cdef public dict _pre_hooks      # output_nr -> list of [key, fn]
+    cdef public dict _retained       # output_nr -> weakref of a tensor that retains grad
+    cdef public object _anomaly_trace
+    cdef object __weakref__
+
+    def name(self):
+        """The node's class name, as PyTorch's ``grad_fn.name()``."""
+        return type(self).__name__
+
+    @property
+    def next_functions(self):
+        """Tuple of ``(node or None, index)``, one per input of the forward op."""
+        return tuple(zip(self.next_nodes, self.next_indices))
+
+    def __repr__(self):
+        return "<%s object at %#x>" % (type(self).__name__, id(self))
+
+    cpdef list apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+        raise NotImplementedError(type(self).__name__)
+
+    cpdef release(self):
+        pass
+
+
+cdef class AccumulateGrad(Node):
+    """Leaf node: accumulates the incoming gradient into ``variable.grad``."""
+    cdef public TensorBase variable
+
+    cpdef list apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+        return []
+
+
+cdef class OpSpec:
+    """What the engine needs to know of an op: filled in by ``ops._registry``."""
+    cdef public str name
+    cdef public object node_cls
+    cdef public object forward
+    cdef public int n_inputs           # -1: one variadic sequence of inputs
+    cdef public tuple vjp_rules        # per input: callable or None (no gradient)
+    cdef public tuple vjp_plans        # per input: tuple of (kind, index) argument sources
+    cdef public tuple needed_by        # per input: indices of the rules that read it
+    cdef public bint save_out
+    cdef public bint differentiable
+    cdef public int n_outputs          # 0: a single output; k: a tuple of k outputs
+    cdef public tuple diff_outputs     # per output: bool (multi-output ops)
+    cdef public int jvp_kind           # JVP_* below
+    cdef public object jvp_rule
+    cdef public tuple jvp_plan
+    cdef public bint batch_ok          # rules accept leading batch axes on g/tangents
+    cdef public int view_of            # -1, or index of the input the output is a view of
+    cdef public object module_func
+
+    def __repr__(self):
+        return "<op %s>" % self.name
+
+
+JVP_NONE = 0
+JVP_ELEMENTWISE = 1
+JVP_LINEAR = 2
+JVP_MULTILINEAR = 3
+JVP_CUSTOM = 4
+DEF_PLAN_G = 0
+
+# Kinds of argument source in a rule's plan.
+cdef enum:
+    SRC_G = 0
+    SRC_INPUT = 1
+    SRC_OUT = 2
+    SRC_PARAM = 3
+    SRC_SHAPE = 4
+    SRC_DTYPE = 5
+    SRC_INDEX = 6
+    SRC_ALL_INPUTS = 7
+    SRC_ALL_SHAPES = 8
+    SRC_TANGENT = 9
+
+
+PLAN_SOURCES = {
+    "g": SRC_G, "input": SRC_INPUT, "out": SRC_OUT, "param": SRC_PARAM,
+    "shape": SRC_SHAPE, "dtype": SRC_DTYPE, "index": SRC_INDEX,
+    "all_inputs": SRC_ALL_INPUTS, "all_shapes": SRC_ALL_SHAPES, "tangent": SRC_TANGENT,
+}
+
+
+cdef str _freed_message(str name):
+    return ("Trying to backward through the graph a second time (or directly access "
+            "saved tensors after they have already been freed): the saved values of "
+            "%s were freed by the first backward. Specify retain_graph=True if you "
+            "need to backward through the graph a second time or to access saved "
+            "tensors after calling backward." % name)
+
+
+cdef class OpNode(Node):
+    """Backward node of a registered op; its class is named e.g. ``MulBackward0``."""
+    cdef public OpSpec spec
+    cdef public tuple saved_data       # per input: raw array (or None if not saved)
+    cdef public tuple saved_tensors_   # per input: Tensor object (or None)
+    cdef public tuple saved_versions
+    cdef public object saved_out
+    cdef public object saved_out_tangent
+    cdef public tuple params
+    cdef public tuple in_shapes
+    cdef public tuple in_dtypes
+    cdef public bint freed
+
+    cpdef release(self):
+        self.saved_data = None
+        self.saved_tensors_ = None
+        self.saved_out = None
+        self.saved_out_tangent = None
+        self.freed = True
+
+    cdef object unpack_input(self, int i, bint tensor_path):
+        cdef TensorBase t
+        if self.freed:
+            raise RuntimeError(_freed_message(type(self).__name__))
+        t = self.saved_tensors_[i]
+        if t is not None and t._version.value != self.saved_versions[i]:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been "
+                "modified by an inplace operation: [Tensor of shape %s and dtype %s] "
+                "is at version %d; expected version %d instead. It was saved by %s "
+                "(op %s)." % (tuple(t._data.shape), t._data.dtype, t._version.value,
+                              self.saved_versions[i], type(self).__name__, self.spec.name))
+        if tensor_path and t is not None:
+            return t
+        return self.saved_data[i]
+
+    cdef object unpack_out(self, bint tensor_path):
+        cdef TensorBase t
+        if self.freed:
+            raise RuntimeError(_freed_message(type(self).__name__))
+        if not tensor_path:
+            return self.saved_out
+        # Rebuild the output as a tensor whose grad_fn is this node, so that a
+        # rule using ``out`` is differentiated through this node again.
+        t = new_tensor(self.saved_out)
+        t._grad_fn = self
+        t._requires_grad = True
+        t._fw_tangent = self.saved_out_tangent
+        return t
+
+    cdef object resolve(self, tuple plan, object g, int index, bint tensor_path):
+        cdef list args = []
+        cdef int kind, k
+        for src in plan:
+            kind = src[0]
+            k = src[1]
+            if kind == SRC_G:
+                args.append(g)
+            elif kind == SRC_INPUT:
+                args.append(self.unpack_input(k, tensor_path))
+            elif kind == SRC_OUT:
+                args.append(self.unpack_out(tensor_path))
+            elif kind == SRC_PARAM:
+                args.append(self.params[k])
+            elif kind == SRC_SHAPE:
+                args.append(self.in_shapes[k])
+            elif kind == SRC_DTYPE:
+                args.append(self.in_dtypes[k])
+            elif kind == SRC_INDEX:
+                args.append(index)
+            elif kind == SRC_ALL_INPUTS:
+                args.append(tuple([self.unpack_input(j, tensor_path)
+                                   for j in range(len(self.in_shapes))]))
+            elif kind == SRC_ALL_SHAPES:
+                args.append(self.in_shapes)
+            else:
+                raise RuntimeError("bad plan source %d in %s" % (kind, self.spec.name))
+        return args
+
+    cpdef list apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+        cdef OpSpec spec = self.spec
+        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef list result = [None] * n
+        cdef object g, gi, nxt, rule
+        cdef int variadic = spec.n_inputs < 0
+        if spec.n_outputs == 0:
+            g = grads[0]
+            if g is None:
+                return result
+        else:
+            g = tuple(grads)
+            if _all_none(grads):
+                return result
+        for i in range(n):
+            nxt = self.next_nodes[i]
+            if nxt is None:
+                continue
+            if needed is not None and nxt not in needed:
+                continue
+            rule = spec.vjp_rules[0 if variadic else i]
+            if rule is None:
+                continue
+            plan = spec.vjp_plans[0 if variadic else i]
+            if batch_ndim > 0 and not spec.batch_ok:
+                gi = _batched_loop(self, rule, plan, g, i, tensor_path, batch_ndim)
+            else:
+                gi = rule(*self.resolve(plan, g, i, tensor_path))
+            if gi is not None:
+                gi = fit_gradient(gi, self.in_shapes[i], self.in_dtypes[i], batch_ndim)
+            result[i] = gi
+        return result
+
+
+cdef inline bint _all_none(list xs):
+    for x in xs:
+        if x is not None:
+            return False
+    return True
+
+
+cdef object _batched_loop(OpNode node, object rule, tuple plan, object g, int i,
+                          bint tensor_path, int batch_ndim):
+    """Apply a rule that does not accept batch axes once per batch element."""
+    cdef list parts = []
+    cdef Py_ssize_t b, nb
+    if batch_ndim != 1:
+        raise RuntimeError("%s: only one batch axis is supported" % node.spec.name)
+    gs = g if isinstance(g, tuple) else (g,)
+    nb = next(x for x in gs if x is not None).shape[0]
+    for b in range(nb):
+        if isinstance(g, tuple):
+            gb = tuple([None if x is None else x[b] for x in g])
+        else:
+            gb = g[b]
+        part = rule(*node.resolve(plan, gb, i, tensor_path))
+        part = fit_gradient(part, node.in_shapes[i], node.in_dtypes[i], 0)
+        parts.append(part)
+    return _stack(parts)
+
+
+cdef object _stack_fn = None
+
+
+def set_stack_function(fn):
+    """Register the differentiable stack used by the batched fallback."""
+    global _stack_fn
+    _stack_fn = fn
+
+
+cdef object _stack(list parts):
+    if isinstance(parts[0], TensorBase):
+        return _stack_fn(parts)
+    return np.stack(parts)
+
+
+cdef object _sum_to_fn = None
+
+
+def set_sum_to_function(fn):
+    """Register the differentiable 'sum back to shape' used on the tensor path."""
+    global _sum_to_fn
+    _sum_to_fn = fn
+
+
+cpdef object sum_to_shape(object g, tuple shape, int batch_ndim):
+    """Sum a broadcast gradient back to ``shape`` (keeping ``batch_ndim`` leading axes)."""
+    cdef tuple gshape = g.shape
+    cdef int lead = len(gshape) - batch_ndim - len(shape)
+    cdef list axes = []
+    cdef int k
+    if lead < 0:
+        raise RuntimeError("gradient of shape %s cannot be summed to shape %s"
+                           % (gshape, shape))
+    for k in range(lead):
+        axes.append(batch_ndim + k)
+    for k in range(len(shape)):
+        if shape[k] == 1 and gshape[batch_ndim + lead + k] != 1:
+            axes.append(batch_ndim + lead + k)
+    if axes:
+        g = g.sum(axis=tuple(axes), keepdims=True)
+    target = tuple(gshape[:batch_ndim]) + shape
+    if g.shape != target:
+        g = g.reshape(target)
+    return g
+
+
+cdef inline object fit_gradient(object g, tuple shape, object dtype, int batch_ndim):
+    """Bring a rule's result to its input's shape and dtype (unbroadcast, cast)."""
+    cdef tuple gshape
+    if isinstance(g, TensorBase):
+        gshape = (<TensorBase>g)._data.shape
+    elif type(g) is ndarray:
+        gshape = g.shape
+    else:
+        g = _asarray(g)
+        gshape = g.shape
+    if batch_ndim == 0:
+        if gshape != shape:
+            if isinstance(g, TensorBase):
+                g = _sum_to_fn(g, shape, 0)
+            else:
+                g = sum_to_shape(g, shape, 0)
+    elif gshape[batch_ndim:] != shape or len(gshape) != batch_ndim + len(shape):
+        if isinstance(g, TensorBase):
+            g = _sum_to_fn(g, shape, batch_ndim)
+        else:
+            g = sum_to_shape(g, shape, batch_ndim)
+    if dtype is not None and g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+# ---------------------------------------------------------------------------
+# Custom Function nodes
+# ---------------------------------------------------------------------------
+
+cdef class FunctionNode(Node):
+    """Backward node of a custom ``autograd.Function``; calls its ``backward``."""
+    cdef public object ctx
+    cdef public object function_cls
+    cdef public tuple in_shapes
+    cdef public tuple in_dtypes
+    cdef public tuple out_shapes
+    cdef public tuple out_dtypes
+    cdef public bint freed
+
+    cpdef release(self):
+        self.freed = True
+        if self.ctx is not None:
+            self.ctx._free_saved()
+
+    cpdef list apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef list result = [None] * n
+        if self.ctx.materialize_grads:
+            grads = [(_zeros_grad(self.out_shapes[k], self.out_dtypes[k], tensor_path)
+                      if grads[k] is None else grads[k]) for k in range(len(grads))]
+        elif _all_none(grads):
+            return result
+        args = [_as_grad_tensor(x) for x in grads]
+        out = self.function_cls.backward(self.ctx, *args)
+        if not isinstance(out, tuple):
+            out = (out,)
+        if len(out) < n:
+            raise RuntimeError(
+                "function %s returned an incorrect number of gradients (expected %d, got %d)"
+                % (type(self).__name__, n, len(out)))
+        for i in range(n):
+            gi = out[i]
+            if gi is None or self.next_nodes[i] is None:
+                continue
+            if not tensor_path and isinstance(gi, TensorBase):
+                gi = (<TensorBase>gi)._data
+            gshape = gi.shape if hasattr(gi, "shape") else ()
+            if tuple(gshape) != self.in_shapes[i]:
+                try:
+                    np.broadcast_shapes(tuple(gshape), self.in_shapes[i])
+                except ValueError:
+                    raise RuntimeError(
+                        "Function %s returned an invalid gradient at index %d - got %s "
+                        "but expected shape compatible with %s"
+                        % (type(self).__name__, i, list(gshape), list(self.in_shapes[i])))
+            result[i] = fit_gradient(gi, self.in_shapes[i], self.in_dtypes[i], batch_ndim)
+        return result
+
+
+cdef object _zeros_grad(tuple shape, object dtype, bint tensor_path):
+    z = np.zeros(shape, dtype=dtype)
+    return new_tensor(z) if tensor_path else z
+
+
+cdef object _as_grad_tensor(object g):
+    if g is None or isinstance(g, TensorBase):
+        return g
+    return new_tensor(_asarray(g))
+
+
+# ---------------------------------------------------------------------------
+# Recording an op (the dispatch hot path)
+# ---------------------------------------------------------------------------
+
+cdef inline bint _is_float(object arr):
+    return arr.dtype.kind == 'f' or arr.dtype.kind == 'c'
+
+
+cdef object _anomaly_capture = None
+
+
+def set_anomaly_capture(fn):
+    """Register the function that captures a forward stack trace in anomaly mode."""
+    global _anomaly_capture
+    _anomaly_capture = fn
+
+
+cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
+    """Run an op: unwrap inputs, call the forward, record a node, push tangents."""
+    cdef Py_ssize_t i, n = len(inputs)
+    cdef list raw = [None] * n
+    cdef bint any_grad = False, any_tangent = False
+    cdef TensorBase t
+    cdef object a
+    for i in range(n):
+        a = inputs[i]
+        if isinstance(a, TensorBase):
+            t = <TensorBase>a
+            raw[i] = t._data
+            if t._requires_grad:
+                any_grad = True
+            if t._fw_tangent is not None:
+                any_tangent = True
+        else:
+            raw[i] = a
+    try:
+        if spec.n_inputs < 0:
+            out = spec.forward(raw, *params)
+        else:
+            out = spec.forward(*raw, *params)
+    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+        raise type(exc)("%s: %s" % (spec.name, exc)) from None
+    cdef bint record = any_grad and spec.differentiable and _state.grad_enabled
+    if any_tangent and (_state.fw_level == 0 or _state.fw_suspended):
+        any_tangent = False
+    if spec.n_outputs == 0:
+        return _finish_single(spec, inputs, raw, params, out, record, any_tangent)
+    return _finish_multi(spec, inputs, raw, params, out, record, any_tangent)
+
+
+cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, object out,
+                           bint record, bint any_tangent):
+    if type(out) is not ndarray:
+        out = _asarray(out)
+    cdef TensorBase result = new_tensor(out)
+    if spec.view_of >= 0:
+        a = inputs[spec.view_of]
+        if isinstance(a, TensorBase):
+            result._version = (<TensorBase>a)._version
+            result._base = a if (<TensorBase>a)._base is None else (<TensorBase>a)._base
+    if record and _is_float(out):
+        node = _make_node(spec, inputs, raw, params, out)
+        result._grad_fn = node
+        result._requires_grad = True
+    if any_tangent and _is_float(out):
+        tangent = compute_jvp(spec, inputs, raw, params, out)
+        if tangent is not None:
+            result._fw_tangent = tangent
+            if record:
+                (<OpNode>result._grad_fn).saved_out_tangent = tangent
+    return result
+
+
+cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, object out,
+                          bint record, bint any_tangent):
+    cdef list results = []
+    cdef TensorBase r
+    cdef Py_ssize_t k
+    cdef bint diff
+    node = None
+    outs = tuple([o if type(o) is ndarray else _asarray(o) for o in out])
+    if record:
+        node = _make_node(spec, inputs, raw, params, outs)
+    for k in range(len(outs)):
+        r = new_tensor(outs[k])
+        diff = spec.diff_outputs[k] and _is_float(outs[k])
+        if node is not None and diff:
+            r._grad_fn = node
+            r._output_nr = k
+            r._requires_grad = True
+        if spec.view_of >= 0 and isinstance(inputs[spec.view_of], TensorBase):
+            r._version = (<TensorBase>inputs[spec.view_of])._version
+        results.append(r)
+    if any_tangent:
+        tangents = compute_jvp(spec, inputs, raw, params, outs)
+        if tangents is not None:
+            for k in range(len(outs)):
+                if tangents[k] is not None and spec.diff_outputs[k]:
+                    (<TensorBase>results[k])._fw_tangent = tangents[k]
+    return tuple(results)
+
+
+cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object out):
+    cdef Py_ssize_t i, j, n = len(inputs)
+    cdef OpNode node = spec.node_cls.__new__(spec.node_cls)
+    cdef list nodes = [None] * n, idx = [0] * n
+    cdef list shapes = [None] * n, dtypes = [None] * n
+    cdef list sdata = None, stens = None, svers = None
+    cdef TensorBase t
+    cdef bint variadic = spec.n_inputs < 0
+    cdef bint save, any_var_grad = False
+    for i in range(n):
+        a = inputs[i]
+        r = raw[i]
+        if isinstance(a, TensorBase):
+            t = <TensorBase>a
+            if t._requires_grad and spec.vjp_rules[0 if variadic else i] is not None:
+                any_var_grad = True
+                if t._grad_fn is not None:
+                    nodes[i] = t._grad_fn
+                    idx[i] = t._output_nr
+                else:
+                    nodes[i] = get_accumulator(t)
+            shapes[i] = r.shape
+            dtypes[i] = r.dtype
+        else:
+            shapes[i] = np.shape(r)
+            dtypes[i] = None
+    # Save an input only if a rule that will run reads it: what is not needed
+    # is not kept alive (memory), and not version-checked (in-place ops).
+    for i in range(n):
+        if variadic:
+            save = any_var_grad and len(spec.needed_by[0]) > 0
+        else:
+            save = False
+            for j in spec.needed_by[i]:
+                if nodes[j] is not None:
+                    save = True
+                    break
+        if save:
+            if sdata is None:
+                sdata = [None] * n
+                stens = [None] * n
+                svers = [0] * n
+            sdata[i] = raw[i]
+            a = inputs[i]
+            if isinstance(a, TensorBase):
+                stens[i] = a
+                svers[i] = (<TensorBase>a)._version.value
+    node.next_nodes = tuple(nodes)
+    node.next_indices = tuple(idx)
+    node.num_outputs = spec.n_outputs if spec.n_outputs > 0 else 1
+    node.spec = spec
+    node.params = params
+    node.in_shapes = tuple(shapes)
+    node.in_dtypes = tuple(dtypes)
+    if sdata is not None:
+        node.saved_data = tuple(sdata)
+        node.saved_tensors_ = tuple(stens)
+        node.saved_versions = tuple(svers)
+    if spec.save_out:
+        node.saved_out = out
+    if _state.anomaly and _anomaly_capture is not None:
+        node._anomaly_trace = _anomaly_capture()
+    return node
+
+
+# ---------------------------------------------------------------------------
+# Forward mode: tangents pushed by JVP rules
+# ---------------------------------------------------------------------------
+
+cdef object _wrap_for_rule(object x, bint use_tensors):
+    if use_tensors:
+        return x
+    if isinstance(x, TensorBase):
+        return (<TensorBase>x)._data
+    return x
+
+
+cdef object compute_jvp(OpSpec spec, tuple inputs, list raw, tuple params, object out):
+    """Tangent of the output (or tuple of tangents) from the inputs' tangents."""
+    cdef Py_ssize_t i, n = len(inputs)
+    cdef list tangents = [None] * n
+    cdef bint use_tensors = False
+    cdef TensorBase t
+    for i in range(n):
+        a = inputs[i]
+        if isinstance(a, TensorBase):
+            t = <TensorBase>a
+            if t._fw_tangent is not None:
+                tangents[i] = t._fw_tangent
+                tt = t._fw_tangent
+                if t._requires_grad or (isinstance(tt, TensorBase) and (<TensorBase>tt)._requires_grad):
+                    use_tensors = True
+    if spec.jvp_kind == JVP_NONE:
+        return None
+    use_tensors = use_tensors and _state.grad_enabled
+    _state.fw_suspended = True
+    try:
+        result = _jvp_terms(spec, inputs, raw, params, out, tangents, use_tensors)
+    finally:
+        _state.fw_suspended = False
+    if result is None:
+        return None
+    if spec.n_outputs == 0:
+        return _fit_tangent(result, out, use_tensors)
+    return tuple([None if r is None else _fit_tangent(r, o, use_tensors)
+                  for r, o in zip(result, out)])
+
+
+cdef object _fit_tangent(object r, object out, bint use_tensors):
+    if isinstance(r, TensorBase):
+        if not use_tensors:
+            r = (<TensorBase>r)._data
+    else:
+        r = _asarray(r)
+    if r.shape != out.shape:
+        if isinstance(r, TensorBase):
+            r = r.expand(out.shape)
+        else:
+            r = np.array(np.broadcast_to(r, out.shape))
+    if r.dtype != out.dtype:
+        r = r.astype(out.dtype)
+    return r
+
+
+cdef object _jvp_terms(OpSpec spec, tuple inputs, list raw, tuple params, object out,
+                       list tangents, bint use_tensors):
+    cdef Py_ssize_t i, n = len(inputs)
+    cdef list vals = [_wrap_for_rule(inputs[i], use_tensors) for i in range(n)]
+    cdef list tans = [_wrap_for_rule(x, use_tensors) for x in tangents]
+    total = None
+    if spec.jvp_kind == JVP_ELEMENTWISE:
+        for i in range(n):
+            if tans[i] is None or spec.vjp_rules[i] is None:
+                continue
+            term = spec.vjp_rules[i](*_jvp_args(spec, spec.vjp_plans[i], tans[i], vals,
+                                                 params, out, tans, i, raw))
+            total = term if total is None else total + term
+        return total
+    if spec.jvp_kind == JVP_LINEAR:
+        if n == 1 or spec.n_inputs < 0:
+            filled = [(np.zeros_like(raw[i]) if tans[i] is None else tans[i])
+                      for i in range(n)]
+        else:
+            filled = [(np.zeros_like(raw[i]) if tans[i] is None else tans[i])
+                      for i in range(n)]
+        if spec.n_inputs < 0:
+            return spec.forward(filled, *params) if not use_tensors else spec.module_func(filled, *params)
+        if use_tensors:
+            return spec.module_func(*filled, *params)
+        return spec.forward(*filled, *params)
+    if spec.jvp_kind == JVP_MULTILINEAR:
+        for i in range(n):
+            if tans[i] is None:
+                continue
+            args = list(vals)
+            args[i] = tans[i]
+            if use_tensors:
+                term = spec.module_func(*args, *params)
+            else:
+                term = spec.forward(*[a._data if isinstance(a, TensorBase) else a
+                                      for a in args], *params)
+            total = term if total is None else total + term
+        return total
+    # JVP_CUSTOM
+    return spec.jvp_rule(*_jvp_args(spec, spec.jvp_plan, None, vals, params, out, tans, -1, raw))
+
+
+cdef list _jvp_args(OpSpec spec, tuple plan, object g, list vals, tuple params, object out,
+                    list tans, int index, list raw):
+    cdef list args = []
+    cdef int kind, k
+    for src in plan:
+        kind = src[0]
+        k = src[1]
+        if kind == SRC_G:
+            args.append(g)
+        elif kind == SRC_INPUT:
+            args.append(vals[k])
+        elif kind == SRC_OUT:
+            args.append(out)
+        elif kind == SRC_PARAM:
+            args.append(params[k])
+        elif kind == SRC_SHAPE:
+            args.append(np.shape(raw[k]))
+        elif kind == SRC_DTYPE:
+            args.append(getattr(raw[k], "dtype", None))
+        elif kind == SRC_INDEX:
+            args.append(index)
+        elif kind == SRC_ALL_INPUTS:
+            args.append(tuple(vals))
+        elif kind == SRC_ALL_SHAPES:
+            args.append(tuple([np.shape(r) for r in raw]))
+        elif kind == SRC_TANGENT:
+            args.append(tans[k])
+    return args
+
+
+# ---------------------------------------------------------------------------
+# Backward
+# ---------------------------------------------------------------------------
+
+cdef class _Slot:
+    """A gradient buffer for one output of one node during one backward call."""
+    cdef public object value
+    cdef public bint owned
+
+
+cdef inline object _accumulate(_Slot slot, object g, bint tensor_path):
+    """Add ``g`` into ``slot``: in place into a buffer the engine owns, else a new sum."""
+    if slot.value is None:
+        slot.value = g
+        slot.owned = False
+        return
+    if g is None:
+        return
+    cur = slot.value
+    if (not tensor_path and slot.owned and type(cur) is ndarray and type(g) is ndarray
+            and (<cnp.ndarray>cur).ndim > 0 and cur.shape == g.shape and cur.dtype == g.dtype):
+        _np_add(cur, g, out=cur)
+        return
+    slot.value = cur + g
+    slot.owned = True
+
+
+cdef object _run_tensor_pre_hooks(Node node, int k, object g, bint tensor_path):
+    """Hooks registered on the tensor that is output ``k`` of ``node``."""
+    cdef list hooks
+    if node._pre_hooks is not None:
+        hooks = node._pre_hooks.get(k)
+        if hooks:
+            g = _call_hooks(hooks, g, tensor_path)
+    return g
+
+
+cdef object _call_hooks(list hooks, object g, bint tensor_path):
+    for entry in list(hooks):
+        gt = _as_grad_tensor(g)
+        res = entry[1](gt)
+        if res is not None:
+            if not isinstance(res, TensorBase):
+                res = new_tensor(_asarray(res))
+            g = res
+        else:
+            g = gt
+    if not tensor_path and isinstance(g, TensorBase):
+        g = (<TensorBase>g)._data
+    return g
+
+
+cdef object _grad_tensor_for_store(object g, bint owned, bint tensor_path):
+    """A Tensor for ``.grad`` that never aliases memory the engine does not own."""
+    if isinstance(g, TensorBase):
+        if tensor_path:
+            return g
+        g = (<TensorBase>g)._data
+        owned = False
+    if not owned:
+        g = np.array(g, copy=True)
+    elif type(g) is not ndarray:
+        g = _asarray(g)
+    return new_tensor(g)
+
+
+cdef void _store_grad(TensorBase t, object g, bint owned, bint tensor_path):
+    """Accumulate ``g`` into ``t.grad`` (PyTorch's AccumulateGrad semantics)."""
+    cdef TensorBase cur = t._grad
+    if cur is None:
+        t._grad = _grad_tensor_for_store(g, owned, tensor_path)
+        return
+    if tensor_path or cur._requires_grad or isinstance(g, TensorBase) and (<TensorBase>g)._requires_grad:
+        t._grad = cur + g
+        return
+    if isinstance(g, TensorBase):
+        g = (<TensorBase>g)._data
+    cdata = cur._data
+    if type(cdata) is ndarray and cdata.shape == np.shape(g) and cdata.flags.writeable:
+        _np_add(cdata, g, out=cdata, casting="unsafe")
+    else:
+        cur._data = cdata + g
+
+
+cdef object _check_anomaly(Node node, list grads):
+    for g in grads:
+        if g is None:
+            continue
+        arr = (<TensorBase>g)._data if isinstance(g, TensorBase) else g
+        if not np.all(np.isfinite(arr)):
+            trace = node._anomaly_trace
+            msg = "Function '%s' returned nan values in its output." % type(node).__name__
+            if trace:
+                msg += "\nThe forward call that created it:\n" + trace
+            raise RuntimeError(msg)
+
+
+def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_graph,
+                 tuple inputs=None, bint accumulate=True, bint allow_unused=False,
+                 int batch_ndim=0):
+    """Propagate ``root_grads`` from ``roots`` back through the graph.
+
+    With ``accumulate`` the leaves' ``.grad`` (or only ``inputs``' when given)
+    receive the gradients and None is returned. Without it (``autograd.grad``),
+    the gradients that reach ``inputs`` are returned in a list and no ``.grad``
+    is touched.
+    """
+    cdef bint tensor_path = create_graph or _state.fw_level != 0
+    cdef Py_ssize_t i, k, n_roots = len(roots)
+    cdef dict deps = {}
+    cdef dict slots = {}
+    cdef list stack = []
+    cdef list ready = []
+    cdef Node node, nxt
+    cdef TensorBase t
+    cdef _Slot slot
+    cdef list grads, out_grads
+    cdef object needed = None
+    cdef dict capture = None      # node -> list of (output index, position in result)
+    cdef list captured = None
+    cdef set reached
+    cdef tuple root_edges = tuple([edge_of(r) for r in roots])
+
+    for i in range(n_roots):
+        if root_edges[i][0] is None:
+            raise RuntimeError("element %d of tensors does not require grad and does not "
+                               "have a grad_fn" % i)
+
+    # 1. Discover the graph and count, for each node, the edges that reach it.
+    reached = set()
+    for e in root_edges:
+        node = e[0]
+        if node not in reached:
+            reached.add(node)
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        for nxt in node.next_nodes:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in reached:
+                reached.add(nxt)
+                stack.append(nxt)
+
+    # 2. Which nodes must run when only some inputs are wanted.
+    input_edges = None
+    if inputs is not None:
+        input_edges = [edge_of(x) for x in inputs]
+        for k in range(len(input_edges)):
+            if input_edges[k][0] is None:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+        capture = {}
+        for k in range(len(input_edges)):
+            capture.setdefault(input_edges[k][0], []).append((input_edges[k][1], k))
+        needed = _needed_nodes(root_edges, deps, set(capture))
+        captured = [None] * len(input_edges)
+
+    # 3. Seed the root gradients.
+    for i in range(n_roots):
+        node = root_edges[i][0]
+        k = root_edges[i][1]
+        slot_list = slots.get(node)
+        if slot_list is None:
+            slot_list = [_Slot() for _ in range(node.num_outputs)]
+            slots[node] = slot_list
+        _accumulate(<_Slot>slot_list[k], root_grads[i], tensor_path)
+    for e in root_edges:
+        node = e[0]
+        if deps.get(node, 0) == 0 and node not in ready:
+            ready.append(node)
+
+    prev_grad = _state.grad_enabled
+    _state.grad_enabled = create_graph
+    try:
+        # 4. Run nodes whose every incoming gradient has arrived.
+        while ready:
+            node = ready.pop()
+            slot_list = slots.pop(node, None)
+            if slot_list is None:
+                grads = [None] * node.num_outputs
+                owned_flags = [False] * node.num_outputs
+            else:
+                grads = [(<_Slot>s).value for s in slot_list]
+                owned_flags = [(<_Slot>s).owned for s in slot_list]
+            # Tensor hooks and retain_grad see the gradient flowing into each output.
+            if type(node) is AccumulateGrad:
+                t = (<AccumulateGrad>node).variable
+                if t._hooks and grads[0] is not None:
+                    g0 = _call_hooks(t._hooks, grads[0], tensor_path)
+                    if g0 is not grads[0]:
+                        owned_flags[0] = False
+                    grads[0] = g0
+            else:
+                if node._pre_hooks is not None or node._retained is not None:
+                    for k in range(node.num_outputs):
+                        if grads[k] is None:
+                            continue
+                        g0 = _run_tensor_pre_hooks(node, k, grads[k], tensor_path)
+                        if g0 is not grads[k]:
+                            owned_flags[k] = False
+                        grads[k] = g0
+                        if node._retained is not None and k in node._retained:
+                            rt = node._retained[k]()
+                            if rt is not None and accumulate and (
+                                    inputs is None or capture is None or node in capture):
+                                _store_grad(<TensorBase>rt, grads[k], owned_flags[k], tensor_path)
+                                owned_flags[k] = False
+            if capture is not None and node in capture:
+                for (k, pos) in capture[node]:
+                    if not accumulate:
+                        captured[pos] = grads[k]
+                    elif type(node) is not AccumulateGrad:
+                        # backward(inputs=[non-leaf]) fills that tensor's .grad
+                        rt = inputs[pos]
+                        if grads[k] is not None:
+                            _store_grad(<TensorBase>rt, grads[k], owned_flags[k], tensor_path)
+                            owned_flags[k] = False
+            if type(node) is AccumulateGrad:
+                if accumulate and (capture is None or node in capture):
+                    t = (<AccumulateGrad>node).variable
+                    if grads[0] is None:
+                        if t._grad is None:
+                            t._grad = new_tensor(np.zeros_like(t._data))
+                    else:
+                        _store_grad(t, grads[0], owned_flags[0], tensor_path)
+                    if t._post_acc_hooks:
+                        for entry in list(t._post_acc_hooks):
+                            entry[1](t)
+                continue
+            if needed is not None and node not in needed:
+                continue
+            out_grads = node.apply(grads, tensor_path, batch_ndim, needed)
+            if _state.anomaly:
+                _check_anomaly(node, out_grads)
+            if not retain_graph:
+                node.release()
+            for i in range(len(out_grads)):
+                nxt = node.next_nodes[i]
+                if nxt is None:
+                    continue
+                slot_list = slots.get(nxt)
+                if slot_list is None:
+                    slot_list = [_Slot() for _ in range(nxt.num_outputs)]
+                    slots[nxt] = slot_list
+                g = out_grads[i]
+                if g is not None:
+                    slot = <_Slot>slot_list[node.next_indices[i]]
+                    if slot.value is None:
+                        slot.value = g
+                        slot.owned = (not tensor_path and type(g) is ndarray
+                                      and cnp.PyArray_BASE(<cnp.ndarray>g) == NULL
+                                      and not _is_alias(g, grads))
+                    else:
+                        _accumulate(slot, g, tensor_path)
+                k = deps[nxt] - 1
+                deps[nxt] = k
+                if k == 0:
+                    ready.append(nxt)
+    finally:
+        _state.grad_enabled = prev_grad
+
+    if accumulate:
+        return None
+    # 5. Gradients for autograd.grad.
+    result = []
+    for k in range(len(input_edges)):
+        g = captured[k]
+        node = input_edges[k][0]
+        if g is None and node not in reached:
+            if not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior.")
+        elif g is None:
+            x = inputs[k]
+            shape = (<TensorBase>x)._data.shape
+            if batch_ndim:
+                shape = tuple(np.shape(root_grads[0])[:batch_ndim]) + shape
+            g = np.zeros(shape, dtype=(<TensorBase>x)._data.dtype)
+        if g is not None and not isinstance(g, TensorBase):
+            g = new_tensor(g if type(g) is ndarray else _asarray(g))
+        result.append(g)
+    return result
+
+
+cdef bint _is_alias(object g, list grads):
+    for x in grads:
+        if x is g:
+            return True
+    return False
+
+
+cdef set _needed_nodes(tuple root_edges, dict deps, set targets):
+    """Nodes from which some target is reachable (only those need to run)."""
+    cdef dict remaining = dict(deps)
+    cdef list order = []
+    cdef list ready = []
+    cdef Node node, nxt
+    cdef set needed = set()
+    for e in root_edges:
+        node = e[0]
+        if remaining.get(node, 0) == 0 and node not in ready:
+            ready.append(node)
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for nxt in node.next_nodes:
+            if nxt is None:
+                continue
+            remaining[nxt] -= 1
+            if remaining[nxt] == 0:
+                ready.append(nxt)
+    for node in reversed(order):
+        if node in targets:
+            needed.add(node)
+            continue
+        for nxt in node.next_nodes:
+            if nxt is not None and nxt in needed:
+                needed.add(node)
+                break
+    return needed

@@ -1,0 +1,199 @@
+"""Custom ops: subclass ``Function`` with static ``forward(ctx, ...)`` and ``backward(ctx, ...)``."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import _core
+
+
+class FunctionCtx:
+    """The ``ctx`` passed to a custom Function's forward, backward and jvp."""
+
+    def __init__(self) -> None:
+        self.to_save: tuple = ()
+        self._saved: tuple | None = None
+        self._saved_versions: tuple = ()
+        self._freed = False
+        self.needs_input_grad: tuple = ()
+        self.non_differentiable: set = set()
+        self.materialize_grads = True
+        self.dirty: tuple = ()
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors for ``backward`` (read back as ``ctx.saved_tensors``)."""
+        self.to_save = tensors
+
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Keep tensors for ``jvp``."""
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors given to ``save_for_backward``, checked for in-place changes."""
+        if self._freed:
+            raise RuntimeError("Trying to backward through the graph a second time (or "
+                               "directly access saved tensors after they have already been "
+                               "freed). Specify retain_graph=True if you need to backward "
+                               "through the graph a second time.")
+        if self._saved is None:
+            return ()
+        for t, v in zip(self._saved, self._saved_versions):
+            if isinstance(t, _core.TensorBase) and t._version.value != v:
+                raise RuntimeError("one of the variables needed for gradient computation has "
+                                   "been modified by an inplace operation: [Tensor of shape "
+                                   f"{t.shape}] is at version {t._version.value}; expected "
+                                   f"version {v} instead.")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        """Outputs that get no gradient (e.g. indices)."""
+        self.non_differentiable = {id(t) for t in tensors}
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        """Inputs modified in place by forward."""
+        self.dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """If False, undefined output gradients reach backward as None instead of zeros."""
+        self.materialize_grads = bool(value)
+
+    def _free_saved(self) -> None:
+        if self._saved is not None:
+            self._saved = None
+            self._freed = True
+
+    def _has_saved(self) -> bool:
+        return self._freed
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name: str, bases: tuple, attrs: dict) -> None:
+        super().__init__(name, bases, attrs)
+        cls._backward_cls = type(f"{name}Backward", (_core.FunctionNode,),
+                                 {"__module__": "autodiff.graph"})
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of custom differentiable ops.
+
+    >>> import autodiff as ad
+    >>> class MulConstant(ad.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, tensor, constant):
+    ...         ctx.constant = constant
+    ...         return tensor * constant
+    ...     @staticmethod
+    ...     def backward(ctx, grad_output):
+    ...         return grad_output * ctx.constant, None
+    >>> a = ad.ones(2, requires_grad=True)
+    >>> MulConstant.apply(a, 5).sum().backward()
+    >>> a.grad
+    tensor([5., 5.])
+    """
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode AD.")
+
+    @staticmethod
+    def jvp(ctx: Any, *grad_inputs: Any) -> Any:
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` without recording, then attach a node that calls ``backward``."""
+        from ..tensor import Tensor
+        ctx = FunctionCtx()
+        tensor_args = [a if isinstance(a, _core.TensorBase) else None for a in args]
+        grad_on = _core.is_grad_enabled()
+        needs = tuple(bool(t is not None and t._requires_grad) for t in tensor_args)
+        ctx.needs_input_grad = needs
+        record = grad_on and any(needs)
+        state = _core.thread_state()
+        tangents = [t._fw_tangent if t is not None else None for t in tensor_args]
+        fw = state.fw_level != 0 and any(x is not None for x in tangents)
+        prev = _core.is_grad_enabled()
+        _core.set_grad_enabled_flag(False)
+        try:
+            outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _core.set_grad_enabled_flag(prev)
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        results = []
+        for o in outs:
+            if isinstance(o, _core.TensorBase):
+                # a fresh Tensor object: inputs returned as-is must not be rebased
+                r = _core.make_tensor(o._data)
+                r._version = o._version
+            elif isinstance(o, np.ndarray) or np.isscalar(o):
+                r = _core.make_tensor(np.asarray(o))
+            else:
+                r = o
+            results.append(r)
+        saved = ctx.to_save
+        ctx._saved = tuple(saved) if saved else None
+        ctx._saved_versions = tuple(t._version.value if isinstance(t, _core.TensorBase) else 0
+                                    for t in saved)
+        if record:
+            node = cls._backward_cls.__new__(cls._backward_cls)
+            nodes, idx = [], []
+            for t, need in zip(tensor_args, needs):
+                if need:
+                    node_t, k = (t._grad_fn, t._output_nr) if t._grad_fn is not None else (
+                        _core.grad_accumulator(t), 0)
+                    nodes.append(node_t)
+                    idx.append(k)
+                else:
+                    nodes.append(None)
+                    idx.append(0)
+            node.next_nodes = tuple(nodes)
+            node.next_indices = tuple(idx)
+            node.ctx = ctx
+            node.function_cls = cls
+            node.in_shapes = tuple(tuple(np.shape(a._data if isinstance(a, _core.TensorBase) else a))
+                                   for a in args)
+            node.in_dtypes = tuple(a._data.dtype if isinstance(a, _core.TensorBase) else None
+                                   for a in args)
+            tensor_results = [r for r in results if isinstance(r, _core.TensorBase)]
+            node.num_outputs = len(results)
+            node.out_shapes = tuple(tuple(r.shape) if isinstance(r, _core.TensorBase) else ()
+                                    for r in results)
+            node.out_dtypes = tuple(r.dtype if isinstance(r, _core.TensorBase) else np.float64
+                                    for r in results)
+            for k, (r, o) in enumerate(zip(results, outs)):
+                if (isinstance(r, _core.TensorBase) and id(o) not in ctx.non_differentiable
+                        and r._data.dtype.kind in "fc"):
+                    r._grad_fn = node
+                    r._output_nr = k
+                    r._requires_grad = True
+            del tensor_results
+        if fw:
+            tans = cls.jvp(ctx, *[t if t is not None else None for t in tangents])
+            tans = (tans,) if not isinstance(tans, tuple) else tans
+            for r, tg in zip(results, tans):
+                if isinstance(r, _core.TensorBase) and tg is not None:
+                    r._fw_tangent = tg._data if isinstance(tg, _core.TensorBase) and not tg._requires_grad else tg
+        return results[0] if single else tuple(results)
+
+
+def once_differentiable(fn: Callable) -> Callable:
+    """Mark a ``backward`` as not differentiable again: it runs without recording."""
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *args: Any) -> Any:
+        from .grad_mode import no_grad
+        with no_grad():
+            return fn(ctx, *args)
+    return wrapper

@@ -1,0 +1,196 @@
+"""Op declarations: ``defop`` turns a forward and its rules into an op.
+
+An op is declared once, with its forward, its VJP rule per differentiable
+input and how its JVP follows (a marker or a rule)::
+
+    @defop(vjp={"x": lambda g, x: g * np.cos(x)}, jvp=ELEMENTWISE)
+    def sin(x):
+        return np.sin(x)
+
+A rule's parameter names say what it needs, read once here at import:
+``g`` (the incoming gradient, or the tangent for a JVP), an input's name (its
+saved value), ``out`` (the forward's result), ``<input>_shape`` and
+``<input>_dtype``, a parameter's name, ``t_<input>`` (a tangent, in custom JVP
+rules) and, for ops over a sequence of tensors, ``index`` (which one) and
+``<name>_shapes``. Unknown names fail here, naming the op.
+
+Rules use ``np.*`` functions and operators only: the engine calls them with
+raw arrays for first-order gradients and with Tensors (whose NumPy protocols
+route back into these ops) when the backward itself is recorded.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from .. import _core
+
+ELEMENTWISE = "elementwise"   # JVP = the VJP rules with the tangent in place of g, summed
+LINEAR = "linear"             # JVP = the op applied to the tangents
+MULTILINEAR = "multilinear"   # JVP = sum over inputs of the op with one input's tangent
+ZERO = "zero"                 # derivative is zero: no tangent, no gradient
+
+_JVP_KINDS = {ELEMENTWISE: _core.JVP_ELEMENTWISE, LINEAR: _core.JVP_LINEAR,
+              MULTILINEAR: _core.JVP_MULTILINEAR, ZERO: _core.JVP_NONE, None: _core.JVP_NONE}
+
+#: name -> OpSpec of every registered op (the op table the tests walk).
+OPS: dict[str, _core.OpSpec] = {}
+#: NumPy ufunc -> implementation on Tensors (``Tensor.__array_ufunc__``).
+UFUNCS: dict[Any, Callable] = {}
+#: NumPy function -> implementation on Tensors (``Tensor.__array_function__``).
+ARRAY_FUNCTIONS: dict[Any, Callable] = {}
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _plan(op: str, rule: Callable, inputs: list[str], params: list[str], variadic: bool,
+          where: str) -> tuple:
+    src = _core.PLAN_SOURCES
+    plan = []
+    for arg in inspect.signature(rule).parameters:
+        if arg == "g":
+            plan.append((src["g"], 0))
+        elif arg == "out":
+            plan.append((src["out"], 0))
+        elif arg in inputs:
+            k = inputs.index(arg)
+            plan.append((src["all_inputs"], 0) if variadic else (src["input"], k))
+        elif arg in params:
+            plan.append((src["param"], params.index(arg)))
+        elif arg.endswith("_shape") and arg[:-6] in inputs and not variadic:
+            plan.append((src["shape"], inputs.index(arg[:-6])))
+        elif arg.endswith("_shapes") and variadic and arg[:-7] in inputs:
+            plan.append((src["all_shapes"], 0))
+        elif arg.endswith("_dtype") and arg[:-6] in inputs and not variadic:
+            plan.append((src["dtype"], inputs.index(arg[:-6])))
+        elif arg == "index" and variadic:
+            plan.append((src["index"], 0))
+        elif arg.startswith("t_") and arg[2:] in inputs and not variadic:
+            plan.append((src["tangent"], inputs.index(arg[2:])))
+        else:
+            raise TypeError(f"op {op!r}: {where} asks for {arg!r}, which is not g, out, an "
+                            f"input ({', '.join(inputs)}), a parameter ({', '.join(params)}) "
+                            "or <input>_shape/_dtype")
+    return tuple(plan)
+
+
+def _make_wrapper(name: str, fn: Callable, inputs: list[str], params: list[str],
+                  variadic: bool, spec: _core.OpSpec) -> Callable:
+    """A function with the forward's signature that calls the engine's dispatch."""
+    sig = inspect.signature(fn)
+    namespace: dict[str, Any] = {"_dispatch": _core.dispatch, "_spec": spec}
+    parts = []
+    kwonly_started = False
+    for i, (pname, p) in enumerate(sig.parameters.items()):
+        if p.kind is p.KEYWORD_ONLY and not kwonly_started:
+            parts.append("*")
+            kwonly_started = True
+        if p.default is p.empty:
+            parts.append(pname)
+        else:
+            namespace[f"_d{i}"] = p.default
+            parts.append(f"{pname}=_d{i}")
+    ins = ", ".join(inputs) + ","
+    if variadic:
+        ins = f"tuple({inputs[0]}),"
+        # one sequence of tensors: dispatch receives them flattened
+        body = f"    return _dispatch(_spec, {ins[:-1]}, ({', '.join(params)}{',' if params else ''}))"
+    else:
+        body = f"    return _dispatch(_spec, ({ins}), ({', '.join(params)}{',' if params else ''}))"
+    src = f"def {name}({', '.join(parts)}):\n{body}\n"
+    exec(compile(src, f"<op {name}>", "exec"), namespace)
+    wrapper = namespace[name]
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__module__ = fn.__module__
+    wrapper.__qualname__ = name
+    wrapper.__wrapped__ = fn
+    wrapper.spec = spec
+    return wrapper
+
+
+def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
+          name: str | None = None, node_name: str | None = None,
+          nondiff_inputs: tuple[str, ...] = (), variadic: bool = False,
+          outputs: int = 0, diff_outputs: tuple[bool, ...] | None = None,
+          batch_ok: bool = False, view: bool = False,
+          differentiable: bool = True) -> Callable[[Callable], Callable]:
+    """Declare an op from its forward (the decorated function) and its rules.
+
+    ``vjp`` maps each differentiable input to its rule (None: no gradient).
+    ``jvp`` is ELEMENTWISE, LINEAR, MULTILINEAR, ZERO or a rule whose
+    parameters may name tangents ``t_<input>``. ``nondiff_inputs`` are tensor
+    inputs without a gradient (e.g. ``where``'s condition). ``variadic``: the
+    first argument is a sequence of tensors. ``outputs=k``: the forward returns
+    a tuple of k arrays. ``batch_ok``: the rules accept leading batch axes on
+    g/tangents. ``view``: the output is a view of the first input.
+    """
+    vjp = dict(vjp or {})
+
+    def decorate(fn: Callable) -> Callable:
+        op = name or fn.__name__
+        argnames = list(inspect.signature(fn).parameters)
+        input_names = [a for a in argnames if a in vjp or a in nondiff_inputs]
+        n_in = len(input_names)
+        if argnames[:n_in] != input_names:
+            raise TypeError(f"op {op!r}: tensor inputs {input_names} must come first in "
+                            f"the forward's signature {argnames}")
+        if variadic and n_in != 1:
+            raise TypeError(f"op {op!r}: a variadic op has exactly one sequence input")
+        params = argnames[n_in:]
+        spec = _core.OpSpec()
+        spec.name = op
+        spec.node_cls = type(node_name or f"{_camel(op)}Backward0", (_core.OpNode,),
+                             {"__module__": "autodiff.graph"})
+        spec.forward = fn
+        spec.n_inputs = -1 if variadic else n_in
+        rules = [vjp.get(a) for a in input_names]
+        spec.vjp_rules = tuple(rules)
+        spec.vjp_plans = tuple(
+            () if r is None else _plan(op, r, input_names, params, variadic, f"vjp rule of {a!r}")
+            for a, r in zip(input_names, rules))
+        spec.needed_by = tuple(
+            tuple(j for j, plan in enumerate(spec.vjp_plans)
+                  if (_core.PLAN_SOURCES["input"], i) in plan
+                  or (_core.PLAN_SOURCES["all_inputs"], 0) in plan)
+            for i in range(n_in))
+        spec.save_out = any((_core.PLAN_SOURCES["out"], 0) in p for p in spec.vjp_plans)
+        spec.differentiable = differentiable and any(r is not None for r in rules)
+        spec.n_outputs = outputs
+        spec.diff_outputs = tuple(diff_outputs) if diff_outputs else (True,) * max(outputs, 1)
+        if callable(jvp):
+            spec.jvp_kind = _core.JVP_CUSTOM
+            spec.jvp_rule = jvp
+            spec.jvp_plan = _plan(op, jvp, input_names, params, variadic, "jvp rule")
+        else:
+            if jvp not in _JVP_KINDS:
+                raise TypeError(f"op {op!r}: unknown jvp marker {jvp!r}")
+            spec.jvp_kind = _JVP_KINDS[jvp]
+            spec.jvp_plan = ()
+        spec.batch_ok = batch_ok
+        spec.view_of = 0 if view else -1
+        wrapper = _make_wrapper(op, fn, input_names, params, variadic, spec)
+        spec.module_func = wrapper
+        if op in OPS:
+            raise TypeError(f"op {op!r} is declared twice")
+        OPS[op] = spec
+        return wrapper
+
+    return decorate
+
+
+def implements(*numpy_functions: Any) -> Callable[[Callable], Callable]:
+    """Route NumPy ufuncs/functions called on Tensors to ``impl`` (NumPy's meaning)."""
+    import numpy as np
+
+    def register(impl: Callable) -> Callable:
+        for f in numpy_functions:
+            if isinstance(f, np.ufunc):
+                UFUNCS[f] = impl
+            else:
+                ARRAY_FUNCTIONS[f] = impl
+        return impl
+
+    return register
+

@@ -1,0 +1,37 @@
+"""Helpers shared by op rules. Written with np.* so they work on arrays and Tensors."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
+    """Axes as a sorted tuple of negative ints (so leading batch axes do not shift them)."""
+    if axis is None:
+        return tuple(range(-ndim, 0))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise np.exceptions.AxisError(a, ndim)
+        out.append(a - ndim if a >= 0 else a)
+    return tuple(sorted(out))
+
+
+def expand_reduced(g, x_shape: tuple, axis, keepdims: bool):
+    """Broadcast the gradient of a reduction back over the reduced axes of ``x``."""
+    ndim = len(x_shape)
+    if not keepdims and ndim:
+        g = np.expand_dims(g, normalize_axes(axis, ndim))
+    lead = g.shape[: g.ndim - ndim]
+    return np.broadcast_to(g, lead + tuple(x_shape))
+
+
+def reduced_count(x_shape: tuple, axis) -> int:
+    """How many elements each reduction result averages over."""
+    axes = normalize_axes(axis, len(x_shape))
+    n = 1
+    for a in axes:
+        n *= x_shape[a]
+    return n

@@ -1,0 +1,49 @@
+"""Indexing: ``x[index]`` and its adjoint, a scatter-add (repeated indices accumulate)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import LINEAR, defop
+
+
+def _is_basic(index) -> bool:
+    """Basic indexing (ints, slices, None, Ellipsis) never repeats an element."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice))
+               for i in items)
+
+
+@defop(vjp={"x": lambda g, x_shape, index: index_add_into_zeros(g, x_shape, index)},
+       jvp=LINEAR, node_name="IndexBackward0")
+def getitem(x, index):
+    return x[index]
+
+
+# The adjoint of getitem: zeros of ``shape`` with ``g`` added at ``index``.
+# Its own VJP is getitem again, so gradients of any order flow through indexing.
+@defop(vjp={"values": lambda g, index: getitem(g, index)}, jvp=LINEAR,
+       name="index_add_into_zeros", node_name="IndexAddBackward0")
+def _index_add_into_zeros(values, shape, index, dtype=None):
+    out = np.zeros(shape, dtype=dtype if dtype is not None else np.result_type(values))
+    if _is_basic(index):
+        out[index] = values
+    else:
+        np.add.at(out, index, values)
+    return out
+
+
+def index_add_into_zeros(values, shape, index):
+    return _index_add_into_zeros(values, tuple(shape), index)
+
+
+def _index_put_grad_x(g, index):
+    return index_put(g, 0.0, index)
+
+
+# ``x`` with ``values`` written at ``index`` (out of place; ``x[index] = v`` makes it in place).
+@defop(vjp={"x": _index_put_grad_x, "values": lambda g, index: getitem(g, index)},
+       jvp=LINEAR, node_name="IndexPutBackward0")
+def index_put(x, values, index):
+    out = np.array(x, copy=True)
+    out[index] = values
+    return out

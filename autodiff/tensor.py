@@ -1,0 +1,552 @@
+"""``Tensor``: a NumPy array with PyTorch's autograd API.
+
+The autograd state (grad, grad_fn, version counter, hooks) lives in the
+compiled ``_core.TensorBase``; this class adds operators, methods and the NumPy
+protocols, all of which call the ops declared in ``autodiff.ops``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from . import _core
+from . import _api as api
+from .ops import ARRAY_FUNCTIONS, UFUNCS
+
+_FLOAT_KINDS = "fc"
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: list) -> None:
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self._hooks = hooks
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        self._hooks[:] = [h for h in self._hooks if h[0] != self.id]
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def _check_float(dtype: np.dtype, what: str = "requires_grad") -> None:
+    if dtype.kind not in _FLOAT_KINDS:
+        raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+                           f"(got dtype {dtype}); cast first, e.g. t.double()")
+
+
+def _shape_text(x: Any) -> str:
+    return str(tuple(np.shape(x)))
+
+
+class Tensor(_core.TensorBase):
+    """A multi-dimensional array that records operations for differentiation.
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __array_priority__ = 1000.0
+
+    def __init__(self, data: Any = None, dtype: Any = None, requires_grad: bool = False) -> None:
+        if data is None:
+            data = np.empty((0,))
+        if isinstance(data, _core.TensorBase):
+            data = data._data
+        arr = np.array(data, dtype=dtype)
+        if dtype is None and arr.dtype.kind in "iub":
+            # ad.Tensor(...) makes floating tensors, as torch.Tensor(...) does
+            arr = arr.astype(np.float64)
+        self._data = arr
+        if requires_grad:
+            _check_float(arr.dtype)
+            self._requires_grad = True
+
+    # -- state -----------------------------------------------------------------
+    @property
+    def data(self) -> "Tensor":
+        """A detached Tensor sharing this tensor's memory; assigning replaces the values."""
+        return _core.make_tensor(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        arr = value._data if isinstance(value, _core.TensorBase) else np.asarray(value)
+        self._data = arr
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """Accumulated gradient (leaves that require grad, and tensors that retain grad)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None:
+            self._grad = None
+            return
+        if not isinstance(value, _core.TensorBase):
+            value = Tensor(value)
+        if value.shape != self.shape:
+            raise RuntimeError(f"assigned grad has data of a different size: expected shape "
+                               f"{self.shape}, got {value.shape}")
+        if value.dtype != self.dtype:
+            raise RuntimeError(f"assigned grad has data of a different type: expected "
+                               f"{self.dtype}, got {value.dtype}")
+        self._grad = value
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients are computed for this tensor."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place (leaves only) and return self.
+
+        >>> import autodiff as ad
+        >>> ad.ones(2).requires_grad_().requires_grad
+        True
+        """
+        if self._grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        if requires_grad:
+            _check_float(self._data.dtype)
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf on which ``retain_grad()`` was called."""
+        return bool(self._retains_grad)
+
+    def retain_grad(self) -> None:
+        """Make this non-leaf tensor keep its ``.grad`` after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        import weakref
+        node = self._grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    def detach(self) -> "Tensor":
+        """A new tensor sharing memory (and version counter), cut from the graph."""
+        t = _core.make_tensor(self._data)
+        t._version = self._version
+        return t
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph in place, making it a leaf."""
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> RemovableHandle:
+        """Call ``hook(grad)`` on the gradient flowing into this tensor; a return replaces it.
+
+        >>> import autodiff as ad
+        >>> v = ad.tensor([2.0, 2.0], requires_grad=True)
+        >>> h = v.register_hook(lambda g: g * 2)
+        >>> v.backward(ad.tensor([1.0, 1.0]))
+        >>> v.grad
+        tensor([2., 2.])
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self._grad_fn
+            if node._pre_hooks is None:
+                node._pre_hooks = {}
+            hooks = node._pre_hooks.setdefault(self._output_nr, [])
+        handle = RemovableHandle(hooks)
+        hooks.append([handle.id, hook])
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]) -> RemovableHandle:
+        """Call ``hook(tensor)`` after a leaf's ``.grad`` has been accumulated."""
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = []
+        handle = RemovableHandle(self._post_acc_hooks)
+        self._post_acc_hooks.append([handle.id, hook])
+        return handle
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf), weighted by ``gradient``, into each leaf's ``.grad``.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor(3.0, requires_grad=True)
+        >>> (x ** 2).backward()
+        >>> x.grad
+        tensor(6.)
+        """
+        from .autograd import backward as _backward
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # -- array-like ------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape, as a tuple of ints."""
+        return self._data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data."""
+        return self._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self._data.ndim
+
+    def dim(self) -> int:
+        """Number of dimensions (PyTorch spelling)."""
+        return self._data.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the length of dimension ``dim``."""
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[dim]
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return int(self._data.size)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shares memory; carries no gradient)."""
+        return self._data
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        return self._data.item()
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists."""
+        return self._data.tolist()
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._data)
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        extras = []
+        if self._data.dtype not in (np.float64, np.int64, np.bool_):
+            extras.append(f"dtype={self._data.dtype}")
+        if self._grad_fn is not None:
+            extras.append(f"grad_fn=<{self._grad_fn.name()}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __str__ = __repr__
+
+    # -- NumPy protocols -----------------------------------------------------
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        if copy:
+            return self._data.copy()
+        return self._data
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        out = kwargs.pop("out", None)
+        if method != "__call__":
+            impl = UFUNCS.get((ufunc, method))
+            if impl is None:
+                raise TypeError(f"autodiff: numpy.{ufunc.__name__}.{method} has no derivative "
+                                "rule; call it on t.detach().numpy() to drop the gradient")
+        else:
+            impl = UFUNCS.get(ufunc)
+            if impl is None:
+                raise TypeError(f"autodiff: numpy.{ufunc.__name__} has no derivative rule; "
+                                "call it on t.detach().numpy() to drop the gradient")
+        if kwargs.get("where", True) is not True or kwargs.get("casting") is not None:
+            raise TypeError(f"autodiff: numpy.{ufunc.__name__} with where=/casting= is not "
+                            "differentiable")
+        dtype = kwargs.pop("dtype", None)
+        result = impl(*inputs, **kwargs)
+        if dtype is not None:
+            result = result.astype(dtype)
+        if out is not None:
+            (target,) = out
+            if not isinstance(target, Tensor):
+                np.copyto(target, np.asarray(result))
+                return target
+            return apply_inplace(target, result, ufunc.__name__)
+        return result
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        impl = ARRAY_FUNCTIONS.get(func)
+        if impl is None:
+            raise TypeError(f"autodiff: numpy.{func.__name__} has no derivative rule for "
+                            "Tensors; call it on t.detach().numpy() to drop the gradient")
+        return impl(*args, **kwargs)
+
+    # -- operators -----------------------------------------------------------
+    def __add__(self, other: Any) -> "Tensor":
+        return api.add(self, other)
+
+    def __radd__(self, other: Any) -> "Tensor":
+        return api.add(other, self)
+
+    def __sub__(self, other: Any) -> "Tensor":
+        return api.sub(self, other)
+
+    def __rsub__(self, other: Any) -> "Tensor":
+        return api.sub(other, self)
+
+    def __mul__(self, other: Any) -> "Tensor":
+        return api.mul(self, other)
+
+    def __rmul__(self, other: Any) -> "Tensor":
+        return api.mul(other, self)
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        return api.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        return api.div(other, self)
+
+    def __pow__(self, other: Any) -> "Tensor":
+        return api.pow(self, other)
+
+    def __rpow__(self, other: Any) -> "Tensor":
+        return api.pow(other, self)
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        return api.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        return api.matmul(other, self)
+
+    def __neg__(self) -> "Tensor":
+        return api.neg(self)
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        return api.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        api.setitem(self, index, value)
+
+    def __iadd__(self, other: Any) -> "Tensor":
+        return apply_inplace(self, api.add(self, other), "add_")
+
+    def __isub__(self, other: Any) -> "Tensor":
+        return apply_inplace(self, api.sub(self, other), "sub_")
+
+    def __imul__(self, other: Any) -> "Tensor":
+        return apply_inplace(self, api.mul(self, other), "mul_")
+
+    def __itruediv__(self, other: Any) -> "Tensor":
+        return apply_inplace(self, api.div(self, other), "div_")
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return api.eq(self, other)
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return api.ne(self, other)
+
+    def __lt__(self, other: Any) -> "Tensor":
+        return api.lt(self, other)
+
+    def __le__(self, other: Any) -> "Tensor":
+        return api.le(self, other)
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return api.gt(self, other)
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return api.ge(self, other)
+
+    # -- in-place methods ----------------------------------------------------
+    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """In-place ``self += alpha * other``."""
+        return apply_inplace(self, api.add(self, other if alpha == 1 else api.mul(other, alpha)),
+                             "add_")
+
+    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
+        """In-place ``self -= alpha * other``."""
+        return apply_inplace(self, api.sub(self, other if alpha == 1 else api.mul(other, alpha)),
+                             "sub_")
+
+    def mul_(self, other: Any) -> "Tensor":
+        """In-place ``self *= other``."""
+        return apply_inplace(self, api.mul(self, other), "mul_")
+
+    def div_(self, other: Any) -> "Tensor":
+        """In-place ``self /= other``."""
+        return apply_inplace(self, api.div(self, other), "div_")
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros in place."""
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> "Tensor":
+        """Fill with ``value`` in place (a tensor value keeps its gradient)."""
+        return apply_inplace(self, api.full_like_of(self, value), "fill_")
+
+    def copy_(self, src: Any) -> "Tensor":
+        """Copy ``src`` (broadcast) into this tensor in place; gradient flows to ``src``."""
+        return apply_inplace(self, api.copy_from(self, src), "copy_")
+
+    def clone(self) -> "Tensor":
+        """A copy with its own memory; gradient flows back to this tensor."""
+        return api.clone(self)
+
+    # -- methods shared with the module-level functions ------------------------
+    def astype(self, dtype: Any) -> "Tensor":
+        """Cast to ``dtype`` (differentiable between float dtypes)."""
+        return api.astype(self, dtype)
+
+    def double(self) -> "Tensor":
+        """Cast to float64."""
+        return api.astype(self, np.float64)
+
+    def float(self) -> "Tensor":
+        """Cast to float32."""
+        return api.astype(self, np.float32)
+
+    @property
+    def T(self) -> "Tensor":
+        """The tensor with its axes reversed."""
+        return api.permute(self, tuple(reversed(range(self._data.ndim))))
+
+    def expand(self, *shape: Any) -> "Tensor":
+        """Broadcast to ``shape`` without copying."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return api.broadcast_to(self, shape)
+
+    def view(self, *shape: Any) -> "Tensor":
+        """Reshape (alias of ``reshape``)."""
+        return api.reshape(self, *shape)
+
+    def reshape(self, *shape: Any) -> "Tensor":
+        """A tensor with the same data and a new shape."""
+        return api.reshape(self, *shape)
+
+
+def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
+    """Write ``result`` into ``target``'s memory and make ``target`` its output.
+
+    The version counter is bumped so that a node that saved ``target`` before
+    refuses to run backward with the changed values; a node of this very op
+    that needs ``target``'s old value gets a copy of it.
+    """
+    grad_on = _core.is_grad_enabled()
+    if not isinstance(result, _core.TensorBase):
+        result = _core.make_tensor(np.asarray(result))
+    if grad_on:
+        if target._grad_fn is None and target._requires_grad:
+            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
+                               f"operation ({op_name}); wrap it in `with ad.no_grad():` or use "
+                               "an out-of-place op")
+        if target._base is not None and (target._requires_grad or result._requires_grad):
+            raise RuntimeError(f"{op_name}: in-place modification of a view of a tensor that "
+                               "takes part in autograd is not supported; use an out-of-place "
+                               "op (or index assignment on the base tensor)")
+    node = result._grad_fn
+    if node is not None and isinstance(node, _core.OpNode) and node.saved_tensors_ is not None:
+        saved = list(node.saved_tensors_)
+        if any(s is target for s in saved):
+            old = _core.make_tensor(target._data.copy())
+            old._grad_fn = target._grad_fn
+            old._output_nr = target._output_nr
+            old._requires_grad = target._requires_grad
+            data = list(node.saved_data)
+            versions = list(node.saved_versions)
+            for i, s in enumerate(saved):
+                if s is target:
+                    saved[i], data[i], versions[i] = old, old._data, 0
+            node.saved_tensors_, node.saved_data = tuple(saved), tuple(data)
+            node.saved_versions = tuple(versions)
+    arr = target._data
+    if not arr.flags.writeable:
+        raise RuntimeError(f"{op_name}: the tensor's memory is read-only (a broadcast view); "
+                           "clone() it first")
+    try:
+        np.copyto(arr, result._data, casting="same_kind")
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{op_name}: cannot write a result of shape {result.shape} and dtype "
+                        f"{result.dtype} into a tensor of shape {target.shape} and dtype "
+                        f"{target.dtype} ({exc})") from None
+    target._version.value += 1
+    if result._requires_grad and grad_on:
+        target._grad_fn = result._grad_fn
+        target._output_nr = result._output_nr
+        target._requires_grad = True
+    if result._fw_tangent is not None:
+        target._fw_tangent = result._fw_tangent
+    return target
+
+
+def _install_methods() -> None:
+    """Tensor methods that are the module-level functions with ``self`` first."""
+    for name in api.TENSOR_METHODS:
+        if name not in Tensor.__dict__:
+            setattr(Tensor, name, getattr(api, name))
+
+
+_install_methods()
+_core.set_tensor_class(Tensor)
