@@ -1,0 +1,124 @@
+"""Forward-mode AD: dual tensors carry a tangent through every op by its JVP rule.
+
+>>> import autodiff as ad
+>>> import autodiff.autograd.forward_ad as fwAD
+>>> with fwAD.dual_level():
+...     x = fwAD.make_dual(ad.tensor([1.0, 2.0]), ad.tensor([1.0, 0.0]))
+...     fwAD.unpack_dual(x * x).tangent
+tensor([2., 0.])
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import _core
+
+
+class UnpackedDualTensor(NamedTuple):
+    """``(primal, tangent)`` of a dual tensor."""
+
+    primal: Any
+    tangent: Any
+
+
+class dual_level:
+    """Context in which dual tensors exist; tangents are dropped on exit.
+
+    >>> import autodiff as ad
+    >>> import autodiff.autograd.forward_ad as fwAD
+    >>> with fwAD.dual_level():
+    ...     fwAD.unpack_dual(fwAD.make_dual(ad.ones(1), ad.ones(1)) * 3).tangent
+    tensor([3.])
+    """
+
+    def __enter__(self) -> int:
+        state = _core.thread_state()
+        if state.fw_level != 0:
+            raise RuntimeError("Nested forward mode AD is not supported at the moment")
+        state.fw_level = 1
+        self._made: list = []
+        _LIVE.append(self._made)
+        return 0
+
+    def __exit__(self, *exc: Any) -> None:
+        state = _core.thread_state()
+        state.fw_level = 0
+        for ref in _LIVE.pop():
+            t = ref()
+            if t is not None:
+                t._fw_tangent = None
+
+
+_LIVE: list = []
+
+
+def enter_dual_level() -> int:
+    """Open a dual level (prefer ``with dual_level():``)."""
+    ctx = dual_level()
+    _OPEN.append(ctx)
+    return ctx.__enter__()
+
+
+def exit_dual_level(*, level: int | None = None) -> None:
+    """Close the level opened by ``enter_dual_level``."""
+    _OPEN.pop().__exit__(None, None, None)
+
+
+_OPEN: list = []
+
+
+def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
+    """A view of ``tensor`` carrying ``tangent`` (same shape) as its forward gradient.
+
+    >>> import autodiff as ad
+    >>> import autodiff.autograd.forward_ad as fwAD
+    >>> with fwAD.dual_level():
+    ...     fwAD.unpack_dual(fwAD.make_dual(ad.ones(2), ad.zeros(2))).tangent
+    tensor([0., 0.])
+    """
+    import weakref
+
+    if _core.thread_state().fw_level == 0:
+        raise RuntimeError("make_dual must be called inside a forward_ad.dual_level() context")
+    if not isinstance(tensor, _core.TensorBase):
+        tensor = _core.make_tensor(np.asarray(tensor))
+    tarr = tangent._data if isinstance(tangent, _core.TensorBase) else np.asarray(tangent)
+    if tarr.shape != tensor._data.shape:
+        raise RuntimeError(f"Trying to set a forward gradient that has a different size than "
+                           f"that of the original Tensor: tangent shape {tarr.shape}, tensor "
+                           f"shape {tensor._data.shape}")
+    if tensor._data.dtype.kind not in "fc":
+        raise RuntimeError(f"make_dual: expected a floating point primal, got dtype "
+                           f"{tensor._data.dtype}")
+    # the dual is a view of the primal: same memory, gradients flow back to it
+    from ..ops.shape import alias
+    dual = alias(tensor)
+    if isinstance(tangent, _core.TensorBase) and not tangent._requires_grad:
+        tangent = tangent._data
+    elif not isinstance(tangent, _core.TensorBase):
+        tangent = tarr
+    if tarr.dtype != tensor._data.dtype:
+        tangent = tangent.astype(tensor._data.dtype)
+    dual._fw_tangent = tangent
+    _LIVE[-1].append(weakref.ref(dual))
+    return dual
+
+
+
+def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
+    """``(primal, tangent)``; the tangent is None for a tensor without one."""
+    if not isinstance(tensor, _core.TensorBase):
+        return UnpackedDualTensor(tensor, None)
+    tangent = tensor._fw_tangent
+    if tangent is not None and not isinstance(tangent, _core.TensorBase):
+        tangent = _core.make_tensor(tangent)
+    from ..ops.shape import alias
+    state = _core.thread_state()
+    prev, state.fw_suspended = state.fw_suspended, True
+    try:
+        primal = alias(tensor)
+    finally:
+        state.fw_suspended = prev
+    return UnpackedDualTensor(primal, tangent)
