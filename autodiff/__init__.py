@@ -38,6 +38,7 @@ _core = _load_core()
 from . import ops  # noqa: E402  (registers every op)
 from .tensor import Tensor  # noqa: E402
 from ._api import *  # noqa: E402,F401,F403
+from ._api_array import *  # noqa: E402,F401,F403
 from ._api import (  # noqa: E402,F401
     add, sub, mul, div, pow, neg, matmul, exp, log, sin, cos, tanh, sigmoid, relu, sum, mean,
     reshape, transpose, permute, squeeze, unsqueeze, flatten, broadcast_to, clone, where,

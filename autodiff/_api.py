@@ -20,6 +20,8 @@ TENSOR_METHODS = [
     "sum", "mean", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", "neg",
     "matmul", "pow", "transpose", "permute", "squeeze", "unsqueeze", "flatten",
 ]
+# In-place Tensor methods: name -> out-of-place function (``t.foo_(...)`` writes ``foo(t, ...)`` into t).
+INPLACE_METHODS: dict[str, Any] = {}
 
 
 def _axis(dim: Any, axis: Any) -> Any:

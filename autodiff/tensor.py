@@ -541,11 +541,24 @@ def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
     return target
 
 
+def _inplace_method(name: str, fn: Callable) -> Callable:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return apply_inplace(self, fn(self, *args, **kwargs), name)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place version of ``{fn.__name__}``: writes the result into self."
+    return method
+
+
 def _install_methods() -> None:
     """Tensor methods that are the module-level functions with ``self`` first."""
-    for name in api.TENSOR_METHODS:
-        if name not in Tensor.__dict__:
-            setattr(Tensor, name, getattr(api, name))
+    from . import _api_array
+    for module in (api, _api_array):
+        for name in module.TENSOR_METHODS:
+            if name not in Tensor.__dict__:
+                setattr(Tensor, name, getattr(module, name))
+        for name, fn in module.INPLACE_METHODS.items():
+            if name not in Tensor.__dict__:
+                setattr(Tensor, name, _inplace_method(name, fn))
 
 
 _install_methods()
