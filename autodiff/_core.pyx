@@ -14,6 +14,7 @@ import weakref
 
 import numpy as np
 cimport numpy as cnp
+from cpython.pythread cimport PyThread_get_thread_ident
 
 cnp.import_array()
 
@@ -30,36 +31,60 @@ SOURCE_HASH = AD_SOURCE_HASH.decode("ascii")
 cdef object ndarray = np.ndarray
 cdef object _asarray = np.asarray
 cdef object _np_add = np.add
+cdef object _np_generic = np.generic
 
 # ---------------------------------------------------------------------------
 # Grad mode and forward-AD level: thread-local.
 # ---------------------------------------------------------------------------
 
-class _ThreadState(threading.local):
-    def __init__(self):
+cdef class Flags:
+    """Per-thread modes: grad recording, forward-AD level, anomaly detection."""
+    cdef public bint grad_enabled
+    cdef public bint inference
+    cdef public int fw_level          # 0: no dual level is open
+    cdef public bint fw_suspended     # True while a JVP rule itself runs
+    cdef public bint anomaly
+    cdef public bint anomaly_check_nan
+    cdef public int fw_batch          # >0: tangents carry this many leading batch axes
+
+    def __cinit__(self):
         self.grad_enabled = True
-        self.inference = False
-        self.fw_level = 0          # 0: no dual level is open
-        self.fw_suspended = False  # True while a JVP rule itself runs
-        self.anomaly = False
         self.anomaly_check_nan = True
 
 
-cdef object _state = _ThreadState()
+class _ThreadLocal(threading.local):
+    def __init__(self):
+        self.flags = Flags()
+
+
+cdef object _tls = _ThreadLocal()
+# The flags of the thread that ran last: under the GIL only one thread runs at a
+# time, so re-reading the thread-local object only when the thread changes is safe.
+cdef unsigned long _cached_tid = 0
+cdef Flags _cached_flags = None
+
+
+cdef inline Flags _flags():
+    global _cached_tid, _cached_flags
+    cdef unsigned long tid = PyThread_get_thread_ident()
+    if tid != _cached_tid or _cached_flags is None:
+        _cached_flags = _tls.flags
+        _cached_tid = tid
+    return _cached_flags
 
 
 def thread_state():
-    """The thread-local grad-mode state object (used by ``autograd.grad_mode``)."""
-    return _state
+    """This thread's mode flags (``grad_enabled``, ``fw_level``, ``anomaly``, ...)."""
+    return _flags()
 
 
 cpdef bint is_grad_enabled():
     """True when operations are being recorded for backward on this thread."""
-    return _state.grad_enabled
+    return _flags().grad_enabled
 
 
 cpdef set_grad_enabled_flag(bint flag):
-    _state.grad_enabled = flag
+    _flags().grad_enabled = flag
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +116,7 @@ cdef class TensorBase:
     cdef public int _output_nr
     cdef public bint _requires_grad
     cdef public bint _retains_grad
-    cdef public VersionCounter _version
+    cdef VersionCounter _vc              # created on first need (most tensors never need one)
     cdef public object _accumulator_ref
     cdef public list _hooks
     cdef public list _post_acc_hooks
@@ -99,9 +124,19 @@ cdef class TensorBase:
     cdef public object _base             # the tensor this one is a view of
     cdef object __weakref__
 
-    def __cinit__(self, *args, **kwargs):
-        self._output_nr = 0
-        self._version = VersionCounter()
+    cdef inline VersionCounter vc(self):
+        if self._vc is None:
+            self._vc = VersionCounter()
+        return self._vc
+
+    @property
+    def _version(self):
+        """The version counter, shared with views and ``detach()``ed tensors."""
+        return self.vc()
+
+    @_version.setter
+    def _version(self, VersionCounter value):
+        self._vc = value
 
     @property
     def grad_fn(self):
@@ -113,13 +148,20 @@ cdef class TensorBase:
         """True for tensors not produced by a recorded operation."""
         return self._grad_fn is None
 
+    cpdef object _array(self):
+        """``_data`` as an ndarray (0-d op results are kept as NumPy scalars until asked)."""
+        if type(self._data) is not ndarray:
+            self._data = _asarray(self._data)
+        return self._data
+
     @property
     def _version_value(self):
-        return self._version.value
+        return 0 if self._vc is None else self._vc.value
 
 
 cdef inline TensorBase new_tensor(object data):
-    cdef TensorBase t = _tensor_class.__new__(_tensor_class)
+    # TensorBase.__new__(cls) compiles to a direct tp_new call (no Python-level dispatch)
+    cdef TensorBase t = TensorBase.__new__(_tensor_class)
     t._data = data
     return t
 
@@ -288,12 +330,12 @@ cdef class OpNode(Node):
         if self.freed:
             raise RuntimeError(_freed_message(type(self).__name__))
         t = self.saved_tensors_[i]
-        if t is not None and t._version.value != self.saved_versions[i]:
+        if t is not None and t.vc().value != self.saved_versions[i]:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been "
                 "modified by an inplace operation: [Tensor of shape %s and dtype %s] "
                 "is at version %d; expected version %d instead. It was saved by %s "
-                "(op %s)." % (tuple(t._data.shape), t._data.dtype, t._version.value,
+                "(op %s)." % (tuple(t._data.shape), t._data.dtype, t.vc().value,
                               self.saved_versions[i], type(self).__name__, self.spec.name))
         if tensor_path and t is not None:
             return t
@@ -454,7 +496,7 @@ cdef inline object fit_gradient(object g, tuple shape, object dtype, int batch_n
     cdef tuple gshape
     if isinstance(g, TensorBase):
         gshape = (<TensorBase>g)._data.shape
-    elif type(g) is ndarray:
+    elif type(g) is ndarray or isinstance(g, _np_generic):
         gshape = g.shape
     else:
         g = _asarray(g)
@@ -582,29 +624,37 @@ cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
             out = spec.forward(*raw, *params)
     except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
         raise type(exc)("%s: %s" % (spec.name, exc)) from None
-    cdef bint record = any_grad and spec.differentiable and _state.grad_enabled
-    if any_tangent and (_state.fw_level == 0 or _state.fw_suspended):
+    cdef bint record = any_grad and spec.differentiable and _flags().grad_enabled
+    if any_tangent and (_flags().fw_level == 0 or _flags().fw_suspended):
         any_tangent = False
     if spec.n_outputs == 0:
         return _finish_single(spec, inputs, raw, params, out, record, any_tangent)
     return _finish_multi(spec, inputs, raw, params, out, record, any_tangent)
 
 
+cdef inline object _as_data(object out):
+    # 0-d results stay NumPy scalars (np.float64 ...): arithmetic on them is ~10x
+    # faster than on 0-d arrays. Tensor materialises an array when one is needed.
+    if type(out) is ndarray or isinstance(out, _np_generic):
+        return out
+    return _asarray(out)
+
+
 cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, object out,
                            bint record, bint any_tangent):
-    if type(out) is not ndarray:
-        out = _asarray(out)
+    out = _as_data(out)
     cdef TensorBase result = new_tensor(out)
+    cdef bint is_float = out.dtype.kind == 'f' or out.dtype.kind == 'c'
     if spec.view_of >= 0:
         a = inputs[spec.view_of]
         if isinstance(a, TensorBase):
-            result._version = (<TensorBase>a)._version
+            result._vc = (<TensorBase>a).vc()
             result._base = a if (<TensorBase>a)._base is None else (<TensorBase>a)._base
-    if record and _is_float(out):
+    if record and is_float:
         node = _make_node(spec, inputs, raw, params, out)
         result._grad_fn = node
         result._requires_grad = True
-    if any_tangent and _is_float(out):
+    if any_tangent and is_float:
         tangent = compute_jvp(spec, inputs, raw, params, out)
         if tangent is not None:
             result._fw_tangent = tangent
@@ -620,7 +670,7 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
     cdef Py_ssize_t k
     cdef bint diff
     node = None
-    outs = tuple([o if type(o) is ndarray else _asarray(o) for o in out])
+    outs = tuple([_as_data(o) for o in out])
     if record:
         node = _make_node(spec, inputs, raw, params, outs)
     for k in range(len(outs)):
@@ -631,7 +681,7 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
             r._output_nr = k
             r._requires_grad = True
         if spec.view_of >= 0 and isinstance(inputs[spec.view_of], TensorBase):
-            r._version = (<TensorBase>inputs[spec.view_of])._version
+            r._vc = (<TensorBase>inputs[spec.view_of]).vc()
         results.append(r)
     if any_tangent:
         tangents = compute_jvp(spec, inputs, raw, params, outs)
@@ -644,7 +694,7 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
 
 cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object out):
     cdef Py_ssize_t i, j, n = len(inputs)
-    cdef OpNode node = spec.node_cls.__new__(spec.node_cls)
+    cdef OpNode node = OpNode.__new__(spec.node_cls)
     cdef list nodes = [None] * n, idx = [0] * n
     cdef list shapes = [None] * n, dtypes = [None] * n
     cdef list sdata = None, stens = None, svers = None
@@ -665,9 +715,10 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
                     nodes[i] = get_accumulator(t)
             shapes[i] = r.shape
             dtypes[i] = r.dtype
+        elif type(r) is float or type(r) is int:
+            shapes[i] = ()
         else:
             shapes[i] = np.shape(r)
-            dtypes[i] = None
     # Save an input only if a rule that will run reads it: what is not needed
     # is not kept alive (memory), and not version-checked (in-place ops).
     for i in range(n):
@@ -688,7 +739,7 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
             a = inputs[i]
             if isinstance(a, TensorBase):
                 stens[i] = a
-                svers[i] = (<TensorBase>a)._version.value
+                svers[i] = (<TensorBase>a).vc().value
     node.next_nodes = tuple(nodes)
     node.next_indices = tuple(idx)
     node.num_outputs = spec.n_outputs if spec.n_outputs > 0 else 1
@@ -702,7 +753,7 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
         node.saved_versions = tuple(svers)
     if spec.save_out:
         node.saved_out = out
-    if _state.anomaly and _anomaly_capture is not None:
+    if _flags().anomaly and _anomaly_capture is not None:
         node._anomaly_trace = _anomaly_capture()
     return node
 
@@ -736,12 +787,12 @@ cdef object compute_jvp(OpSpec spec, tuple inputs, list raw, tuple params, objec
                     use_tensors = True
     if spec.jvp_kind == JVP_NONE:
         return None
-    use_tensors = use_tensors and _state.grad_enabled
-    _state.fw_suspended = True
+    use_tensors = use_tensors and _flags().grad_enabled
+    _flags().fw_suspended = True
     try:
         result = _jvp_terms(spec, inputs, raw, params, out, tangents, use_tensors)
     finally:
-        _state.fw_suspended = False
+        _flags().fw_suspended = False
     if result is None:
         return None
     if spec.n_outputs == 0:
@@ -946,7 +997,7 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
     the gradients that reach ``inputs`` are returned in a list and no ``.grad``
     is touched.
     """
-    cdef bint tensor_path = create_graph or _state.fw_level != 0
+    cdef bint tensor_path = create_graph or _flags().fw_level != 0
     cdef Py_ssize_t i, k, n_roots = len(roots)
     cdef dict deps = {}
     cdef dict slots = {}
@@ -1011,8 +1062,8 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
         if deps.get(node, 0) == 0 and node not in ready:
             ready.append(node)
 
-    prev_grad = _state.grad_enabled
-    _state.grad_enabled = create_graph
+    prev_grad = _flags().grad_enabled
+    _flags().grad_enabled = create_graph
     try:
         # 4. Run nodes whose every incoming gradient has arrived.
         while ready:
@@ -1072,7 +1123,7 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
             if needed is not None and node not in needed:
                 continue
             out_grads = node.apply(grads, tensor_path, batch_ndim, needed)
-            if _state.anomaly:
+            if _flags().anomaly:
                 _check_anomaly(node, out_grads)
             if not retain_graph:
                 node.release()
@@ -1099,7 +1150,7 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
                 if k == 0:
                     ready.append(nxt)
     finally:
-        _state.grad_enabled = prev_grad
+        _flags().grad_enabled = prev_grad
 
     if accumulate:
         return None

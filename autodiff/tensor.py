@@ -78,7 +78,7 @@ class Tensor(_core.TensorBase):
     @property
     def data(self) -> "Tensor":
         """A detached Tensor sharing this tensor's memory; assigning replaces the values."""
-        return _core.make_tensor(self._data)
+        return _core.make_tensor(self._array())
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -152,7 +152,7 @@ class Tensor(_core.TensorBase):
 
     def detach(self) -> "Tensor":
         """A new tensor sharing memory (and version counter), cut from the graph."""
-        t = _core.make_tensor(self._data)
+        t = _core.make_tensor(self._array())
         t._version = self._version
         return t
 
@@ -244,7 +244,7 @@ class Tensor(_core.TensorBase):
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shares memory; carries no gradient)."""
-        return self._data
+        return self._array()
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
@@ -300,6 +300,7 @@ class Tensor(_core.TensorBase):
 
     # -- NumPy protocols -----------------------------------------------------
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        self._array()
         if dtype is not None and dtype != self._data.dtype:
             return self._data.astype(dtype)
         if copy:
@@ -521,7 +522,7 @@ def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
                     saved[i], data[i], versions[i] = old, old._data, 0
             node.saved_tensors_, node.saved_data = tuple(saved), tuple(data)
             node.saved_versions = tuple(versions)
-    arr = target._data
+    arr = target._array()
     if not arr.flags.writeable:
         raise RuntimeError(f"{op_name}: the tensor's memory is read-only (a broadcast view); "
                            "clone() it first")
