@@ -1,0 +1,154 @@
+# Type stub of the compiled engine (autodiff/_core.pyx).
+# Check it against the built module with:
+#     python -m mypy.stubtest autodiff._core --mypy-config-file pyproject.toml \
+#         --allowlist .ci/stubtest-allowlist.txt
+# After changing _core.pyx: rebuild (python setup.py build_ext --inplace), run
+# the command above and add, change or remove the entries it reports.
+# `python -m mypy.stubgen -m autodiff._core --inspect-mode -o /tmp/stub`
+# prints an untyped skeleton of the current module to start from.
+import threading
+from collections.abc import Callable
+from typing import Any, Final
+
+from typing_extensions import disjoint_base
+
+import numpy as np
+
+SOURCE_HASH: Final[str]
+
+JVP_NONE: Final[int]
+JVP_ELEMENTWISE: Final[int]
+JVP_LINEAR: Final[int]
+JVP_MULTILINEAR: Final[int]
+JVP_CUSTOM: Final[int]
+DEF_PLAN_G: Final[int]
+PLAN_SOURCES: dict[str, int]
+
+@disjoint_base
+class Flags:
+    grad_enabled: bool
+    inference: bool
+    fw_level: int
+    fw_suspended: bool
+    anomaly: bool
+    anomaly_check_nan: bool
+    fw_batch: int
+
+class _ThreadLocal(threading.local):
+    flags: Flags
+    def __init__(self) -> None: ...
+
+def thread_state() -> Flags: ...
+def is_grad_enabled() -> bool: ...
+def set_grad_enabled_flag(flag: bool) -> None: ...
+
+@disjoint_base
+class VersionCounter:
+    value: int
+
+def set_tensor_class(cls: type[TensorBase]) -> None: ...
+
+@disjoint_base
+class TensorBase:
+    _data: Any  # an ndarray, or a NumPy scalar for 0-d op results until _array()
+    _grad: TensorBase | None
+    _grad_fn: Node | None
+    _output_nr: int
+    _requires_grad: bool
+    _retains_grad: bool
+    _accumulator_ref: Any
+    _hooks: list[Any] | None
+    _post_acc_hooks: list[Any] | None
+    _fw_tangent: Any
+    _base: TensorBase | None
+    @property
+    def grad_fn(self) -> Node | None: ...
+    @property
+    def is_leaf(self) -> bool: ...
+    @property
+    def _version(self) -> VersionCounter: ...
+    @_version.setter
+    def _version(self, value: VersionCounter) -> None: ...
+    @property
+    def _version_value(self) -> int: ...
+    def _array(self) -> np.ndarray[Any, Any]: ...
+
+def make_tensor(data: Any, requires_grad: bool = False) -> Any: ...
+def grad_accumulator(t: TensorBase) -> AccumulateGrad: ...
+
+@disjoint_base
+class Node:
+    next_nodes: tuple[Node | None, ...]
+    next_indices: tuple[int, ...]
+    num_outputs: int
+    _pre_hooks: dict[int, list[Any]] | None
+    _retained: dict[int, Any] | None
+    _anomaly_trace: str | None
+    def name(self) -> str: ...
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]: ...
+    def apply(self, grads: list[Any], tensor_path: bool, batch_ndim: int,
+              needed: Any) -> list[Any]: ...
+    def release(self) -> None: ...
+
+@disjoint_base
+class AccumulateGrad(Node):
+    variable: TensorBase
+
+@disjoint_base
+class OpSpec:
+    name: str
+    node_cls: type[OpNode]
+    forward: Callable[..., Any]
+    n_inputs: int
+    vjp_rules: tuple[Callable[..., Any] | None, ...]
+    vjp_plans: tuple[tuple[tuple[int, int], ...], ...]
+    needed_by: tuple[tuple[int, ...], ...]
+    save_out: bool
+    differentiable: bool
+    n_outputs: int
+    diff_outputs: tuple[bool, ...]
+    jvp_kind: int
+    jvp_rule: Callable[..., Any] | None
+    jvp_plan: tuple[tuple[int, int], ...]
+    batch_ok: bool
+    view_of: int
+    module_func: Callable[..., Any] | None
+
+@disjoint_base
+class OpNode(Node):
+    spec: OpSpec
+    saved_data: tuple[Any, ...] | None
+    saved_tensors_: tuple[TensorBase | None, ...] | None
+    saved_versions: tuple[int, ...] | None
+    saved_out: Any
+    saved_out_tangent: Any
+    params: tuple[Any, ...]
+    in_shapes: tuple[tuple[int, ...], ...]
+    in_dtypes: tuple[np.dtype[Any] | None, ...]
+    freed: bool
+
+@disjoint_base
+class FunctionNode(Node):
+    ctx: Any
+    function_cls: Any
+    in_shapes: tuple[tuple[int, ...], ...]
+    in_dtypes: tuple[np.dtype[Any] | None, ...]
+    out_shapes: tuple[tuple[int, ...], ...]
+    out_dtypes: tuple[np.dtype[Any] | None, ...]
+    freed: bool
+
+@disjoint_base
+class _Slot:
+    value: Any
+    owned: bool
+
+def set_stack_function(fn: Callable[[list[Any]], Any]) -> None: ...
+def set_sum_to_function(fn: Callable[[Any, tuple[int, ...], int], Any]) -> None: ...
+def sum_to_shape(g: Any, shape: tuple[int, ...], batch_ndim: int) -> Any: ...
+def set_anomaly_capture(fn: Callable[[], str] | None) -> None: ...
+def dispatch(spec: OpSpec, inputs: tuple[Any, ...], params: tuple[Any, ...]) -> Any: ...
+def run_backward(roots: tuple[Any, ...], root_grads: tuple[Any, ...], retain_graph: bool,
+                 create_graph: bool, inputs: tuple[Any, ...] | None = None,
+                 accumulate: bool = True, allow_unused: bool = False,
+                 batch_ndim: int = 0) -> list[Any] | None: ...
