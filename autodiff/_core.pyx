@@ -13,6 +13,7 @@ import threading
 import weakref
 
 import numpy as np
+cimport cython
 cimport numpy as cnp
 from cpython.pythread cimport PyThread_get_thread_ident
 
@@ -27,6 +28,42 @@ cdef extern from *:
     const char* AD_SOURCE_HASH
 
 SOURCE_HASH = AD_SOURCE_HASH.decode("ascii")
+
+cdef extern from "Python.h":
+    ctypedef struct PyType_Slot:
+        int slot
+        void *pfunc
+    ctypedef struct PyType_Spec:
+        const char *name
+        int basicsize
+        int itemsize
+        unsigned int flags
+        PyType_Slot *slots
+    object PyType_FromSpecWithBases(PyType_Spec *spec, object bases)
+    unsigned long Py_TPFLAGS_DEFAULT
+    unsigned long Py_TPFLAGS_BASETYPE
+    ctypedef struct PyTypeObject:
+        Py_ssize_t tp_basicsize
+
+cdef PyType_Slot _no_slots[1]
+_no_slots[0].slot = 0
+_no_slots[0].pfunc = NULL
+cdef list _type_names = []      # the C strings behind created types must stay alive
+
+
+def make_node_class(str name, base):
+    """A subclass of ``base`` named e.g. ``MulBackward0``, whose instances the cyclic
+    GC does not track (a class statement would make them tracked, and a live graph of
+    1e5 nodes then makes every GC pass walk the whole graph)."""
+    cdef PyType_Spec spec
+    qualname = ("autodiff.graph." + name).encode("ascii")
+    _type_names.append(qualname)
+    spec.name = qualname
+    spec.basicsize = (<PyTypeObject*>base).tp_basicsize
+    spec.itemsize = 0
+    spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE
+    spec.slots = _no_slots
+    return PyType_FromSpecWithBases(&spec, (base,))
 
 cdef object ndarray = np.ndarray
 cdef object _asarray = np.asarray
@@ -108,6 +145,7 @@ def set_tensor_class(cls):
     _tensor_class = cls
 
 
+@cython.no_gc
 cdef class TensorBase:
     """Autograd state of a tensor; ``autodiff.Tensor`` adds the user-facing API."""
     cdef public object _data
@@ -208,6 +246,7 @@ cdef inline tuple edge_of(object x):
 # Nodes
 # ---------------------------------------------------------------------------
 
+@cython.no_gc
 cdef class Node:
     """A node of the backward graph: a function from output grads to input grads."""
     cdef public tuple next_nodes
@@ -237,6 +276,7 @@ cdef class Node:
         pass
 
 
+@cython.no_gc
 cdef class AccumulateGrad(Node):
     """Leaf node: accumulates the incoming gradient into ``variable.grad``."""
     cdef public TensorBase variable
@@ -305,6 +345,7 @@ cdef str _freed_message(str name):
             "tensors after calling backward." % name)
 
 
+@cython.no_gc
 cdef class OpNode(Node):
     """Backward node of a registered op; its class is named e.g. ``MulBackward0``."""
     cdef public OpSpec spec

@@ -141,8 +141,7 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         params = argnames[n_in:]
         spec = _core.OpSpec()
         spec.name = op
-        spec.node_cls = type(node_name or f"{_camel(op)}Backward0", (_core.OpNode,),
-                             {"__module__": "autodiff.graph"})
+        spec.node_cls = _core.make_node_class(node_name or f"{_camel(op)}Backward0", _core.OpNode)
         spec.forward = fn
         spec.n_inputs = -1 if variadic else n_in
         rules = [vjp.get(a) for a in input_names]
