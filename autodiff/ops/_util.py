@@ -35,3 +35,28 @@ def reduced_count(x_shape: tuple, axis) -> int:
     for a in axes:
         n *= x_shape[a]
     return n
+
+
+def neg_axis(axis: int, ndim: int) -> int:
+    """``axis`` as a negative int (rules see leading batch axes, so count from the end)."""
+    axis = int(axis)
+    if not -ndim <= axis < max(ndim, 1):
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis - ndim if axis >= 0 else axis
+
+
+def call_op(op, first, *args):
+    """``op(first, *args)``: the recorded op on Tensors, its bare forward on arrays.
+
+    Rules call other ops' forwards this way so that the first-order path stays on
+    ndarrays while a recorded (create_graph) backward is differentiated again.
+    """
+    from .. import _core
+    if isinstance(first, _core.TensorBase):
+        return op(first, *args)
+    return op.__wrapped__(first, *args)
+
+
+def is_tensor(x) -> bool:
+    from .. import _core
+    return isinstance(x, _core.TensorBase)

@@ -6,16 +6,27 @@ import numpy as np
 from ._registry import LINEAR, defop
 
 
+def _items(index) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
+
+
 def _is_basic(index) -> bool:
     """Basic indexing (ints, slices, None, Ellipsis) never repeats an element."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice))
+    items = _items(index)
+    return all(i is None or i is Ellipsis
+               or (isinstance(i, (int, np.integer, slice)) and not isinstance(i, bool))
                for i in items)
 
 
+# Declared a view (shared version counter, ``_base``) so that an in-place op on a
+# basic slice is seen by autograd; advanced indexing copies and its public
+# wrapper gives the result its own counter.
 @defop(vjp={"x": lambda g, x_shape, index: index_add_into_zeros(g, x_shape, index)},
-       jvp=LINEAR, node_name="IndexBackward0")
+       jvp=LINEAR, view=True, node_name="IndexBackward0")
 def getitem(x, index):
+    if _is_basic(index) and not any(i is Ellipsis for i in _items(index)):
+        # x[0] would give a NumPy scalar (a copy); x[0, ...] is a 0-d view
+        return x[_items(index) + (Ellipsis,)]
     return x[index]
 
 

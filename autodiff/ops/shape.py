@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _core
 from ._registry import ELEMENTWISE, LINEAR, defop
-from ._util import normalize_axes
+from ._util import call_op, neg_axis, normalize_axes
 
 
 def _lead(g, out_ndim):
@@ -80,3 +80,115 @@ def expand_copy(src, shape, dtype):
 @defop(vjp={"x": lambda g: g}, jvp=LINEAR, batch_ok=True, view=True, node_name="AliasBackward0")
 def alias(x):
     return x
+
+
+
+# -- sequences of tensors ------------------------------------------------------
+def _cat_grad(g, index, xs_shapes, axis):
+    shapes = xs_shapes
+    a = neg_axis(axis, len(shapes[index]))
+    start = 0
+    for s in shapes[:index]:
+        start += s[a]
+    return g[(Ellipsis, slice(start, start + shapes[index][a])) + (slice(None),) * (-a - 1)]
+
+
+@defop(vjp={"xs": _cat_grad}, jvp=LINEAR, variadic=True, batch_ok=True, node_name="CatBackward0")
+def concatenate(xs, axis=0):
+    return np.concatenate(xs, axis=axis)
+
+
+def _stack_grad(g, index, xs_shapes, axis):
+    a = neg_axis(axis, len(xs_shapes[index]) + 1)
+    return g[(Ellipsis, index) + (slice(None),) * (-a - 1)]
+
+
+@defop(vjp={"xs": _stack_grad}, jvp=LINEAR, variadic=True, batch_ok=True,
+       node_name="StackBackward0")
+def stack(xs, axis=0):
+    return np.stack(xs, axis=axis)
+
+
+# -- reordering ----------------------------------------------------------------
+# Forwards copy where NumPy would return an undeclared view, so that an in-place
+# op on the result can never change the input's memory behind autograd's back.
+@defop(vjp={"x": lambda g, x_shape, axes: np.flip(g, tuple(neg_axis(a, len(x_shape)) for a in axes))},
+       jvp=LINEAR, batch_ok=True, node_name="FlipBackward0")
+def flip(x, axes):
+    return np.flip(x, axes).copy()
+
+
+@defop(vjp={"x": lambda g, x_shape, shifts, axes: np.roll(
+    g, tuple(-s for s in shifts), tuple(neg_axis(a, len(x_shape)) for a in axes))},
+       jvp=LINEAR, batch_ok=True, node_name="RollBackward0")
+def roll(x, shifts, axes):
+    return np.roll(x, shifts, axes)
+
+
+def _tile_grad(g, x_shape, reps):
+    # Split every output axis into (repetition, original) and sum the repetitions.
+    n = max(len(x_shape), len(reps))
+    xs = (1,) * (n - len(x_shape)) + tuple(x_shape)
+    rs = (1,) * (n - len(reps)) + tuple(reps)
+    lead = tuple(g.shape[: len(g.shape) - n])
+    split = lead
+    for r, s in zip(rs, xs):
+        split += (r, s)
+    g = np.reshape(g, split)
+    g = np.sum(g, axis=tuple(len(lead) + 2 * k for k in range(n)))
+    return np.reshape(g, lead + tuple(x_shape))
+
+
+@defop(vjp={"x": _tile_grad}, jvp=LINEAR, batch_ok=True, node_name="RepeatBackward0")
+def tile(x, reps):
+    return np.tile(x, reps)
+
+
+# -- padding ---------------------------------------------------------------------
+def _pad_grad(g, x_shape, pad_width):
+    return g[(Ellipsis,) + tuple(slice(b, b + s) for (b, _), s in zip(pad_width, x_shape))]
+
+
+def _pad_jvp(t_x, pad_width):
+    # padding with a constant is affine: the tangent is padded with zeros
+    lead = ((0, 0),) * (len(t_x.shape) - len(pad_width))
+    return np.pad(t_x, lead + tuple(pad_width), mode="constant")
+
+
+@defop(vjp={"x": _pad_grad}, jvp=_pad_jvp, batch_ok=True, node_name="ConstantPadNdBackward0")
+def pad(x, pad_width, value=0.0):
+    return np.pad(x, pad_width, mode="constant", constant_values=value)
+
+
+# -- diagonals and triangles ---------------------------------------------------
+@defop(vjp={"x": lambda g, x_shape, offset, axis1, axis2: call_op(
+    diagonal_scatter_zeros, g, tuple(x_shape), offset, axis1, axis2)},
+       jvp=LINEAR, batch_ok=True, view=True, node_name="DiagonalBackward0")
+def diagonal(x, offset=0, axis1=-2, axis2=-1):
+    """``axis1``/``axis2`` must be negative (the public functions normalise them)."""
+    return np.diagonal(x, offset, axis1, axis2)
+
+
+# The adjoint of diagonal: zeros of ``shape`` (plus g's extra leading axes) with
+# ``g``'s last axis written on the diagonal. Its VJP is diagonal again.
+@defop(vjp={"values": lambda g, offset, axis1, axis2: np.diagonal(g, offset, axis1, axis2)},
+       jvp=LINEAR, batch_ok=True, node_name="DiagonalBackwardBackward0")
+def diagonal_scatter_zeros(values, shape, offset=0, axis1=-2, axis2=-1):
+    lead = tuple(values.shape[: values.ndim - (len(shape) - 1)])
+    out = np.zeros(lead + tuple(shape), dtype=values.dtype)
+    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))   # a view: writes land in out
+    n = values.shape[-1]
+    rows = np.arange(n) + max(-offset, 0)
+    cols = np.arange(n) + max(offset, 0)
+    moved[..., rows, cols] = values
+    return out
+
+
+@defop(vjp={"x": lambda g, k: np.tril(g, k)}, jvp=LINEAR, batch_ok=True, node_name="TrilBackward0")
+def tril(x, k=0):
+    return np.tril(x, k)
+
+
+@defop(vjp={"x": lambda g, k: np.triu(g, k)}, jvp=LINEAR, batch_ok=True, node_name="TriuBackward0")
+def triu(x, k=0):
+    return np.triu(x, k)
