@@ -1,0 +1,40 @@
+"""``python -m benchmarks``: pin threads before NumPy loads its BLAS, then run.
+
+``--threads N`` sets OMP/OpenBLAS/MKL thread counts and XLA's intra-op
+threads in the environment (inherited by isolated cell subprocesses) and,
+for N = 1, pins the process to one CPU.
+"""
+import os
+import sys
+
+
+def _threads(argv: list) -> int | None:
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return None
+
+
+def pin_threads(n: int) -> None:
+    """Limit every library to n threads (must run before numpy is imported)."""
+    if "numpy" in sys.modules:
+        print("warning: numpy already imported; BLAS thread count may not change", file=sys.stderr)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[var] = str(n)
+    xla = os.environ.get("XLA_FLAGS", "")
+    os.environ["XLA_FLAGS"] = (f"{xla} --xla_cpu_multi_thread_eigen={'false' if n == 1 else 'true'}"
+                               f" intra_op_parallelism_threads={n}").strip()
+    if n == 1 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+if __name__ == "__main__":
+    threads = _threads(sys.argv[1:])
+    if threads:
+        pin_threads(threads)
+    from .run import main
+
+    sys.exit(main())
