@@ -314,6 +314,8 @@ JVP_ELEMENTWISE = 1
 JVP_LINEAR = 2
 JVP_MULTILINEAR = 3
 JVP_CUSTOM = 4
+JVP_MISSING = 5      # a differentiable op declared without a JVP rule: forward mode raises
+JVP_ZERO = JVP_NONE  # zero derivative (sign, floor, comparisons): no tangent
 DEF_PLAN_G = 0
 
 # Kinds of argument source in a rule's plan.
@@ -589,7 +591,7 @@ cdef class FunctionNode(Node):
         out = self.function_cls.backward(self.ctx, *args)
         if not isinstance(out, tuple):
             out = (out,)
-        if len(out) < n:
+        if len(out) < n or not _all_none(list(out[n:])):
             raise RuntimeError(
                 "function %s returned an incorrect number of gradients (expected %d, got %d)"
                 % (type(self).__name__, n, len(out)))
@@ -817,6 +819,8 @@ cdef object compute_jvp(OpSpec spec, tuple inputs, list raw, tuple params, objec
     cdef list tangents = [None] * n
     cdef bint use_tensors = False
     cdef TensorBase t
+    cdef Flags fl = _flags()
+    cdef int kind = spec.jvp_kind
     for i in range(n):
         a = inputs[i]
         if isinstance(a, TensorBase):
@@ -826,36 +830,137 @@ cdef object compute_jvp(OpSpec spec, tuple inputs, list raw, tuple params, objec
                 tt = t._fw_tangent
                 if t._requires_grad or (isinstance(tt, TensorBase) and (<TensorBase>tt)._requires_grad):
                     use_tensors = True
-    if spec.jvp_kind == JVP_NONE:
+    if kind == JVP_NONE:
         return None
-    use_tensors = use_tensors and _flags().grad_enabled
-    _flags().fw_suspended = True
+    if kind == JVP_MISSING:
+        _raise_no_jvp(spec, tangents)
+        return None
+    use_tensors = use_tensors and fl.grad_enabled
+    fl.fw_suspended = True
     try:
+        if fl.fw_batch:
+            return _jvp_batched(spec, inputs, raw, params, out, tangents, use_tensors)
         result = _jvp_terms(spec, inputs, raw, params, out, tangents, use_tensors)
     finally:
-        _flags().fw_suspended = False
+        fl.fw_suspended = False
     if result is None:
         return None
     if spec.n_outputs == 0:
-        return _fit_tangent(result, out, use_tensors)
-    return tuple([None if r is None else _fit_tangent(r, o, use_tensors)
+        return _fit_tangent(result, out, use_tensors, -1)
+    return tuple([None if r is None else _fit_tangent(r, o, use_tensors, -1)
                   for r, o in zip(result, out)])
 
 
-cdef object _fit_tangent(object r, object out, bint use_tensors):
+cdef _raise_no_jvp(OpSpec spec, list tangents):
+    cdef Py_ssize_t i
+    for i in range(len(tangents)):
+        if tangents[i] is not None and spec.vjp_rules[0 if spec.n_inputs < 0 else i] is not None:
+            raise NotImplementedError(
+                "Trying to use forward AD with %s, which has no forward-mode (JVP) rule: "
+                "declare one with defop(jvp=...), or compute this derivative in reverse "
+                "mode (autograd.grad, jacrev)" % spec.name)
+
+
+cdef object _fit_tangent(object r, object out, bint use_tensors, Py_ssize_t nb):
+    """Bring a JVP result to the output's shape (with ``nb`` leading batch rows) and dtype."""
     if isinstance(r, TensorBase):
         if not use_tensors:
             r = (<TensorBase>r)._data
     else:
         r = _asarray(r)
-    if r.shape != out.shape:
+    shape = out.shape if nb < 0 else (nb,) + out.shape
+    if r.shape != shape:
         if isinstance(r, TensorBase):
-            r = r.expand(out.shape)
+            r = r.expand(shape)
         else:
-            r = np.array(np.broadcast_to(r, out.shape))
+            r = np.array(np.broadcast_to(r, shape))
     if r.dtype != out.dtype:
         r = r.astype(out.dtype)
     return r
+
+
+# Forward-mode batch rules: op name -> fn(tans, vals, params, out) giving the
+# output tangent when every tangent carries one leading batch axis. Ops without
+# one (and not elementwise) are looped over the batch, which is always correct.
+cdef dict _fw_batch_rules = {}
+
+
+def set_jvp_batch_rules(dict rules):
+    """Register the forward-mode batch rules (``autodiff.autograd._fw_batch``)."""
+    _fw_batch_rules.update(rules)
+
+
+cdef object _align_tangent(object tan, object x, Py_ssize_t out_nd, Py_ssize_t nb):
+    """Insert singleton axes after the batch axis so that ``tan`` broadcasts like ``x``."""
+    cdef tuple xs = np.shape(x)
+    cdef Py_ssize_t nd = len(xs)
+    if tan is None or nd >= out_nd:
+        return tan
+    return np.reshape(tan, (nb,) + (1,) * (out_nd - nd) + xs)
+
+
+cdef object _jvp_batched(OpSpec spec, tuple inputs, list raw, tuple params, object out,
+                         list tangents, bint use_tensors):
+    """The output tangent(s) when every tangent has one leading batch axis."""
+    cdef Py_ssize_t i, n = len(inputs), nb = -1
+    cdef int kind = spec.jvp_kind
+    for x in tangents:
+        if x is not None:
+            nb = x.shape[0]
+            break
+    if nb < 0:
+        return None
+    result = None
+    done = False
+    if spec.n_outputs == 0 and spec.n_inputs >= 0:
+        if kind == JVP_ELEMENTWISE and spec.batch_ok:
+            out_nd = np.ndim(out)
+            aligned = [_align_tangent(tangents[i], raw[i], out_nd, nb) for i in range(n)]
+            result = _jvp_terms(spec, inputs, raw, params, out, aligned, use_tensors)
+            done = True
+        elif kind == JVP_CUSTOM and spec.batch_ok and n == 1 and spec.name not in _fw_batch_rules:
+            result = _jvp_terms(spec, inputs, raw, params, out, tangents, use_tensors)
+            done = result is None or tuple(np.shape(result)) == (nb,) + out.shape
+    if not done and spec.name in _fw_batch_rules:
+        # a rule returns NotImplemented for cases it does not cover (then: the loop)
+        vals = [_wrap_for_rule(inputs[i], use_tensors) for i in range(n)]
+        tans = [_wrap_for_rule(x, use_tensors) for x in tangents]
+        result = _fw_batch_rules[spec.name](tans, vals, params, out)
+        done = result is not NotImplemented
+    if not done:
+        result = _jvp_batch_loop(spec, inputs, raw, params, out, tangents, use_tensors, nb)
+    if result is None:
+        return None
+    if spec.n_outputs == 0:
+        return _fit_tangent(result, out, use_tensors, nb)
+    return tuple([None if r is None else _fit_tangent(r, o, use_tensors, nb)
+                  for r, o in zip(result, out)])
+
+
+cdef object _jvp_batch_loop(OpSpec spec, tuple inputs, list raw, tuple params, object out,
+                            list tangents, bint use_tensors, Py_ssize_t nb):
+    """Batched tangents, one batch element at a time (for ops without a batch rule)."""
+    cdef Py_ssize_t b
+    cdef list parts = []
+    multi = spec.n_outputs > 0
+    for b in range(nb):
+        tb = [None if x is None else x[b] for x in tangents]
+        r = _jvp_terms(spec, inputs, raw, params, out, tb, use_tensors)
+        if r is None:
+            return None
+        if multi:
+            r = tuple([None if ri is None else _fit_tangent(ri, o, use_tensors, -1)
+                       for ri, o in zip(r, out)])
+        else:
+            r = _fit_tangent(r, out, use_tensors, -1)
+        parts.append(r)
+    if not multi:
+        return _stack(parts)
+    cols = []
+    for k in range(len(out)):
+        col = [p[k] for p in parts]
+        cols.append(None if col[0] is None else _stack(col))
+    return tuple(cols)
 
 
 cdef object _jvp_terms(OpSpec spec, tuple inputs, list raw, tuple params, object out,
@@ -935,27 +1040,51 @@ cdef list _jvp_args(OpSpec spec, tuple plan, object g, list vals, tuple params, 
 # Backward
 # ---------------------------------------------------------------------------
 
-cdef class _Slot:
-    """A gradient buffer for one output of one node during one backward call."""
-    cdef public object value
-    cdef public bint owned
+@cython.final
+@cython.no_gc
+cdef class _NodeTask:
+    """One node's state during one backward call: pending edges and gradient buffers."""
+    cdef Node node
+    cdef Py_ssize_t deps
+    cdef object g0            # gradient buffer of output 0
+    cdef bint owned0          # True when g0 is an array this backward allocated
+    cdef list more            # [[buffer, owned], ...] for outputs 1.. (multi-output nodes)
 
 
-cdef inline object _accumulate(_Slot slot, object g, bint tensor_path):
-    """Add ``g`` into ``slot``: in place into a buffer the engine owns, else a new sum."""
-    if slot.value is None:
-        slot.value = g
-        slot.owned = False
-        return
-    if g is None:
-        return
-    cur = slot.value
-    if (not tensor_path and slot.owned and type(cur) is ndarray and type(g) is ndarray
+cdef inline object _sum_into(object cur, bint cur_owned, object g, bint tensor_path):
+    """cur + g, in place into ``cur`` when the engine owns it (returns the buffer)."""
+    if (not tensor_path and cur_owned and type(cur) is ndarray and type(g) is ndarray
             and (<cnp.ndarray>cur).ndim > 0 and cur.shape == g.shape and cur.dtype == g.dtype):
         _np_add(cur, g, out=cur)
+        return cur
+    return cur + g
+
+
+cdef inline void _add_grad(_NodeTask st, Py_ssize_t k, object g, bint owned, bint tensor_path):
+    cdef list slot
+    if k == 0:
+        if st.g0 is None:
+            st.g0 = g
+            st.owned0 = owned
+        else:
+            st.g0 = _sum_into(st.g0, st.owned0, g, tensor_path)
+            st.owned0 = not tensor_path
         return
-    slot.value = cur + g
-    slot.owned = True
+    if st.more is None:
+        st.more = [[None, False] for _ in range(st.node.num_outputs - 1)]
+    slot = st.more[k - 1]
+    if slot[0] is None:
+        slot[0] = g
+        slot[1] = owned
+    else:
+        slot[0] = _sum_into(slot[0], slot[1], g, tensor_path)
+        slot[1] = not tensor_path
+
+
+cdef inline bint _is_owned(object g, list grads, bint tensor_path):
+    """A fresh array no one else holds: later gradients may be added into it in place."""
+    return (not tensor_path and type(g) is ndarray
+            and cnp.PyArray_BASE(<cnp.ndarray>g) == NULL and not _is_alias(g, grads))
 
 
 cdef object _run_tensor_pre_hooks(Node node, int k, object g, bint tensor_path):
@@ -997,7 +1126,7 @@ cdef object _grad_tensor_for_store(object g, bint owned, bint tensor_path):
     return new_tensor(g)
 
 
-cdef void _store_grad(TensorBase t, object g, bint owned, bint tensor_path):
+cdef object _store_grad(TensorBase t, object g, bint owned, bint tensor_path):
     """Accumulate ``g`` into ``t.grad`` (PyTorch's AccumulateGrad semantics)."""
     cdef TensorBase cur = t._grad
     if cur is None:
@@ -1038,20 +1167,20 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
     the gradients that reach ``inputs`` are returned in a list and no ``.grad``
     is touched.
     """
-    cdef bint tensor_path = create_graph or _flags().fw_level != 0
-    cdef Py_ssize_t i, k, n_roots = len(roots)
-    cdef dict deps = {}
-    cdef dict slots = {}
+    cdef Flags flags = _flags()
+    cdef bint tensor_path = create_graph or flags.fw_level != 0
+    cdef Py_ssize_t i, k, n_roots = len(roots), n_edges
+    cdef dict tasks = {}          # node -> _NodeTask, for every node reachable from the roots
     cdef list stack = []
     cdef list ready = []
     cdef Node node, nxt
+    cdef _NodeTask st, nst
     cdef TensorBase t
-    cdef _Slot slot
-    cdef list grads, out_grads
+    cdef list grads, owned, out_grads
+    cdef tuple nexts, idxs
     cdef object needed = None
     cdef dict capture = None      # node -> list of (output index, position in result)
     cdef list captured = None
-    cdef set reached
     cdef tuple root_edges = tuple([edge_of(r) for r in roots])
 
     for i in range(n_roots):
@@ -1060,21 +1189,25 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
                                "have a grad_fn" % i)
 
     # 1. Discover the graph and count, for each node, the edges that reach it.
-    reached = set()
     for e in root_edges:
         node = e[0]
-        if node not in reached:
-            reached.add(node)
+        if node not in tasks:
+            st = _NodeTask.__new__(_NodeTask)
+            st.node = node
+            tasks[node] = st
             stack.append(node)
     while stack:
         node = stack.pop()
         for nxt in node.next_nodes:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in reached:
-                reached.add(nxt)
+            nst = tasks.get(nxt)
+            if nst is None:
+                nst = _NodeTask.__new__(_NodeTask)
+                nst.node = nxt
+                tasks[nxt] = nst
                 stack.append(nxt)
+            nst.deps += 1
 
     # 2. Which nodes must run when only some inputs are wanted.
     input_edges = None
@@ -1086,69 +1219,66 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
         capture = {}
         for k in range(len(input_edges)):
             capture.setdefault(input_edges[k][0], []).append((input_edges[k][1], k))
-        needed = _needed_nodes(root_edges, deps, set(capture))
+        needed = _needed_nodes(root_edges, tasks, set(capture))
         captured = [None] * len(input_edges)
 
     # 3. Seed the root gradients.
     for i in range(n_roots):
-        node = root_edges[i][0]
-        k = root_edges[i][1]
-        slot_list = slots.get(node)
-        if slot_list is None:
-            slot_list = [_Slot() for _ in range(node.num_outputs)]
-            slots[node] = slot_list
-        _accumulate(<_Slot>slot_list[k], root_grads[i], tensor_path)
+        st = <_NodeTask>tasks[root_edges[i][0]]
+        _add_grad(st, root_edges[i][1], root_grads[i], False, tensor_path)
     for e in root_edges:
-        node = e[0]
-        if deps.get(node, 0) == 0 and node not in ready:
-            ready.append(node)
+        st = <_NodeTask>tasks[e[0]]
+        if st.deps == 0 and st not in ready:
+            ready.append(st)
 
-    prev_grad = _flags().grad_enabled
-    _flags().grad_enabled = create_graph
+    prev_grad = flags.grad_enabled
+    flags.grad_enabled = create_graph
     try:
         # 4. Run nodes whose every incoming gradient has arrived.
         while ready:
-            node = ready.pop()
-            slot_list = slots.pop(node, None)
-            if slot_list is None:
-                grads = [None] * node.num_outputs
-                owned_flags = [False] * node.num_outputs
-            else:
-                grads = [(<_Slot>s).value for s in slot_list]
-                owned_flags = [(<_Slot>s).owned for s in slot_list]
+            st = <_NodeTask>ready.pop()
+            node = st.node
+            grads = [st.g0]
+            owned = [st.owned0]
+            if st.more is not None:
+                for slot in st.more:
+                    grads.append(slot[0])
+                    owned.append(slot[1])
+            elif node.num_outputs > 1:
+                grads.extend([None] * (node.num_outputs - 1))
+                owned.extend([False] * (node.num_outputs - 1))
+            st.g0 = None          # buffers are released as soon as the node has run
+            st.more = None
             # Tensor hooks and retain_grad see the gradient flowing into each output.
             if type(node) is AccumulateGrad:
                 t = (<AccumulateGrad>node).variable
                 if t._hooks and grads[0] is not None:
                     g0 = _call_hooks(t._hooks, grads[0], tensor_path)
                     if g0 is not grads[0]:
-                        owned_flags[0] = False
+                        owned[0] = False
                     grads[0] = g0
-            else:
-                if node._pre_hooks is not None or node._retained is not None:
-                    for k in range(node.num_outputs):
-                        if grads[k] is None:
-                            continue
-                        g0 = _run_tensor_pre_hooks(node, k, grads[k], tensor_path)
-                        if g0 is not grads[k]:
-                            owned_flags[k] = False
-                        grads[k] = g0
-                        if node._retained is not None and k in node._retained:
-                            rt = node._retained[k]()
-                            if rt is not None and accumulate and (
-                                    inputs is None or capture is None or node in capture):
-                                _store_grad(<TensorBase>rt, grads[k], owned_flags[k], tensor_path)
-                                owned_flags[k] = False
+            elif node._pre_hooks is not None or node._retained is not None:
+                for k in range(node.num_outputs):
+                    if grads[k] is None:
+                        continue
+                    g0 = _run_tensor_pre_hooks(node, k, grads[k], tensor_path)
+                    if g0 is not grads[k]:
+                        owned[k] = False
+                    grads[k] = g0
+                    if node._retained is not None and k in node._retained:
+                        rt = node._retained[k]()
+                        if rt is not None and accumulate and (capture is None or node in capture):
+                            _store_grad(<TensorBase>rt, grads[k], owned[k], tensor_path)
+                            owned[k] = False
             if capture is not None and node in capture:
                 for (k, pos) in capture[node]:
                     if not accumulate:
                         captured[pos] = grads[k]
                     elif type(node) is not AccumulateGrad:
                         # backward(inputs=[non-leaf]) fills that tensor's .grad
-                        rt = inputs[pos]
                         if grads[k] is not None:
-                            _store_grad(<TensorBase>rt, grads[k], owned_flags[k], tensor_path)
-                            owned_flags[k] = False
+                            _store_grad(<TensorBase>inputs[pos], grads[k], owned[k], tensor_path)
+                            owned[k] = False
             if type(node) is AccumulateGrad:
                 if accumulate and (capture is None or node in capture):
                     t = (<AccumulateGrad>node).variable
@@ -1156,42 +1286,37 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
                         if t._grad is None:
                             t._grad = new_tensor(np.zeros_like(t._data))
                     else:
-                        _store_grad(t, grads[0], owned_flags[0], tensor_path)
+                        _store_grad(t, grads[0], owned[0], tensor_path)
                     if t._post_acc_hooks:
                         for entry in list(t._post_acc_hooks):
                             entry[1](t)
                 continue
-            if needed is not None and node not in needed:
+            if needed is not None and (node not in needed or (
+                    node in capture and not _has_needed_child(node, needed))):
+                # a differentiated tensor's own node runs only if it leads to another
+                # input: its saved values must survive (PyTorch does not run it either)
                 continue
             out_grads = node.apply(grads, tensor_path, batch_ndim, needed)
-            if _flags().anomaly:
+            if flags.anomaly:
                 _check_anomaly(node, out_grads)
             if not retain_graph:
                 node.release()
-            for i in range(len(out_grads)):
-                nxt = node.next_nodes[i]
+            nexts = node.next_nodes
+            idxs = node.next_indices
+            n_edges = len(out_grads)
+            for i in range(n_edges):
+                nxt = <Node>nexts[i]
                 if nxt is None:
                     continue
-                slot_list = slots.get(nxt)
-                if slot_list is None:
-                    slot_list = [_Slot() for _ in range(nxt.num_outputs)]
-                    slots[nxt] = slot_list
+                nst = <_NodeTask>tasks[nxt]
                 g = out_grads[i]
                 if g is not None:
-                    slot = <_Slot>slot_list[node.next_indices[i]]
-                    if slot.value is None:
-                        slot.value = g
-                        slot.owned = (not tensor_path and type(g) is ndarray
-                                      and cnp.PyArray_BASE(<cnp.ndarray>g) == NULL
-                                      and not _is_alias(g, grads))
-                    else:
-                        _accumulate(slot, g, tensor_path)
-                k = deps[nxt] - 1
-                deps[nxt] = k
-                if k == 0:
-                    ready.append(nxt)
+                    _add_grad(nst, idxs[i], g, _is_owned(g, grads, tensor_path), tensor_path)
+                nst.deps -= 1
+                if nst.deps == 0:
+                    ready.append(nst)
     finally:
-        _flags().grad_enabled = prev_grad
+        flags.grad_enabled = prev_grad
 
     if accumulate:
         return None
@@ -1200,7 +1325,7 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
     for k in range(len(input_edges)):
         g = captured[k]
         node = input_edges[k][0]
-        if g is None and node not in reached:
+        if g is None and node not in tasks:
             if not allow_unused:
                 raise RuntimeError(
                     "One of the differentiated Tensors appears to not have been used in "
@@ -1212,7 +1337,7 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
                 shape = tuple(np.shape(root_grads[0])[:batch_ndim]) + shape
             g = np.zeros(shape, dtype=(<TensorBase>x)._data.dtype)
         if g is not None and not isinstance(g, TensorBase):
-            g = new_tensor(g if type(g) is ndarray else _asarray(g))
+            g = new_tensor(g if (type(g) is ndarray or isinstance(g, _np_generic)) else _asarray(g))
         result.append(g)
     return result
 
@@ -1224,9 +1349,16 @@ cdef bint _is_alias(object g, list grads):
     return False
 
 
-cdef set _needed_nodes(tuple root_edges, dict deps, set targets):
+cdef bint _has_needed_child(Node node, set needed):
+    for nxt in node.next_nodes:
+        if nxt is not None and nxt in needed:
+            return True
+    return False
+
+
+cdef set _needed_nodes(tuple root_edges, dict tasks, set targets):
     """Nodes from which some target is reachable (only those need to run)."""
-    cdef dict remaining = dict(deps)
+    cdef dict remaining = {n: (<_NodeTask>st).deps for n, st in tasks.items()}
     cdef list order = []
     cdef list ready = []
     cdef Node node, nxt
