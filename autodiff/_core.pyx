@@ -51,6 +51,25 @@ _no_slots[0].pfunc = NULL
 cdef list _type_names = []      # the C strings behind created types must stay alive
 
 
+def untracked_subclass(str qualname, base, dict namespace=None):
+    """A subclass of the cdef class ``base`` whose instances the cyclic GC does not
+    track, with the attributes of ``namespace``. (A ``class`` statement always makes
+    instances tracked, and with 1e5 live graph objects every GC pass walks them all.)"""
+    cdef PyType_Spec spec
+    name = qualname.encode("ascii")
+    _type_names.append(name)
+    spec.name = name
+    spec.basicsize = (<PyTypeObject*>base).tp_basicsize
+    spec.itemsize = 0
+    spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE
+    spec.slots = _no_slots
+    cls = PyType_FromSpecWithBases(&spec, (base,))
+    for key, value in (namespace or {}).items():
+        if key not in ("__dict__", "__weakref__", "__module__", "__qualname__"):
+            setattr(cls, key, value)
+    return cls
+
+
 def make_node_class(str name, base):
     """A subclass of ``base`` named e.g. ``MulBackward0``, whose instances the cyclic
     GC does not track (a class statement would make them tracked, and a live graph of
@@ -886,7 +905,7 @@ cdef dict _fw_batch_rules = {}
 
 
 def set_jvp_batch_rules(dict rules):
-    """Register the forward-mode batch rules (``autodiff.autograd._fw_batch``)."""
+    """Register the forward-mode batch rules (``autodiff.func._batch_rules``)."""
     _fw_batch_rules.update(rules)
 
 

@@ -9,7 +9,8 @@ tensor([2., 0.])
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import contextlib
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
@@ -85,10 +86,14 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
     if not isinstance(tensor, _core.TensorBase):
         tensor = _core.make_tensor(np.asarray(tensor))
     tarr = tangent._data if isinstance(tangent, _core.TensorBase) else np.asarray(tangent)
-    if tarr.shape != tensor._data.shape:
+    batched = _core.thread_state().fw_batch > 0
+    tshape = tuple(tarr.shape[1:]) if batched else tuple(tarr.shape)
+    if tshape != tuple(np.shape(tensor._data)):
         raise RuntimeError(f"Trying to set a forward gradient that has a different size than "
                            f"that of the original Tensor: tangent shape {tarr.shape}, tensor "
-                           f"shape {tensor._data.shape}")
+                           f"shape {np.shape(tensor._data)}"
+                           + (" (a batch of tangents has one more leading axis)" if batched
+                              else ""))
     if tensor._data.dtype.kind not in "fc":
         raise RuntimeError(f"make_dual: expected a floating point primal, got dtype "
                            f"{tensor._data.dtype}")
@@ -106,12 +111,22 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
     return dual
 
 
-
 def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
-    """``(primal, tangent)``; the tangent is None for a tensor without one."""
+    """``(primal, tangent)``; the tangent is None for a tensor without one.
+
+    The primal is a view of ``tensor`` without the tangent; outside a dual
+    level every tangent is None.
+
+    >>> import autodiff as ad
+    >>> import autodiff.autograd.forward_ad as fwAD
+    >>> with fwAD.dual_level():
+    ...     y = ad.sin(fwAD.make_dual(ad.tensor(0.0), ad.tensor(2.0)))
+    ...     fwAD.unpack_dual(y)
+    UnpackedDualTensor(primal=tensor(0.), tangent=tensor(2.))
+    """
     if not isinstance(tensor, _core.TensorBase):
         return UnpackedDualTensor(tensor, None)
-    tangent = tensor._fw_tangent
+    tangent = tensor._fw_tangent if _core.thread_state().fw_level != 0 else None
     if tangent is not None and not isinstance(tangent, _core.TensorBase):
         tangent = _core.make_tensor(tangent)
     from ..ops.shape import alias
@@ -122,3 +137,28 @@ def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
     finally:
         state.fw_suspended = prev
     return UnpackedDualTensor(primal, tangent)
+
+
+@contextlib.contextmanager
+def _batched_dual_level() -> Iterator[None]:
+    """A dual level in which every tangent carries one leading batch axis.
+
+    ``make_dual(x, T)`` then takes ``T`` of shape ``(B,) + x.shape`` and every
+    result's tangent has shape ``(B,) + result.shape``: B directional
+    derivatives in one pass (``jacfwd``, forward-over-reverse ``hessian``).
+    """
+    global _RULES_REGISTERED
+    if not _RULES_REGISTERED:
+        from ..func import _batch_rules
+        _batch_rules.register()
+        _RULES_REGISTERED = True
+    state = _core.thread_state()
+    with dual_level():
+        state.fw_batch = 1
+        try:
+            yield
+        finally:
+            state.fw_batch = 0
+
+
+_RULES_REGISTERED = False
