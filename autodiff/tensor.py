@@ -6,6 +6,7 @@ protocols, all of which call the ops declared in ``autodiff.ops``.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -87,8 +88,25 @@ class Tensor(_core.TensorBase):
 
     @property
     def grad(self) -> "Tensor | None":
-        """Accumulated gradient (leaves that require grad, and tensors that retain grad)."""
-        return self._grad
+        """Accumulated gradient (leaves that require grad, and tensors that retain grad).
+
+        Reading it on a non-leaf that does not retain its gradient gives None
+        and a ``UserWarning``, as PyTorch does.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> (3 * x).sum().backward()
+        >>> x.grad
+        tensor([3., 3.])
+        """
+        g = self._grad
+        if g is None and self._grad_fn is not None and not self._retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
+                "Its .grad attribute won't be populated during autograd.backward(). If you "
+                "indeed want the .grad field to be populated for a non-leaf Tensor, use "
+                ".retain_grad() on the non-leaf Tensor.", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value: Any) -> None:
@@ -210,7 +228,9 @@ class Tensor(_core.TensorBase):
         tensor(6.)
         """
         from .autograd import backward as _backward
-        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        # ``gradient`` is one array-like for this one tensor (never a sequence of them)
+        _backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
+                  inputs=inputs)
 
     # -- array-like ------------------------------------------------------------
     @property
@@ -381,6 +401,27 @@ class Tensor(_core.TensorBase):
     def __neg__(self) -> "Tensor":
         return api.neg(self)
 
+    def __floordiv__(self, other: Any) -> "Tensor":
+        return _late("floor_divide")(self, other)
+
+    def __rfloordiv__(self, other: Any) -> "Tensor":
+        return _late("floor_divide")(other, self)
+
+    def __mod__(self, other: Any) -> "Tensor":
+        return _late("remainder")(self, other)
+
+    def __rmod__(self, other: Any) -> "Tensor":
+        return _late("remainder")(other, self)
+
+    def __abs__(self) -> "Tensor":
+        return _late("abs")(self)
+
+    def __invert__(self) -> "Tensor":
+        if self._data.dtype.kind not in "biu":
+            raise TypeError(f"~ (bitwise not) is only defined for bool and integer tensors, "
+                            f"not {self._data.dtype}")
+        return _core.make_tensor(np.invert(self._data))
+
     def __pos__(self) -> "Tensor":
         return self
 
@@ -488,6 +529,15 @@ class Tensor(_core.TensorBase):
         return api.reshape(self, *shape)
 
 
+def _late(name: str) -> Callable:
+    """The public op ``name``, looked up at call time (ops may be registered later)."""
+    import autodiff
+    fn = getattr(autodiff, name, None)
+    if fn is None:
+        raise TypeError(f"autodiff.{name} is not implemented yet")
+    return fn
+
+
 def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
     """Write ``result`` into ``target``'s memory and make ``target`` its output.
 
@@ -562,5 +612,34 @@ def _install_methods() -> None:
                 setattr(Tensor, name, _inplace_method(name, fn))
 
 
+def _rebuild_tensor(data: np.ndarray, requires_grad: bool) -> "Tensor":
+    return _core.make_tensor(data, requires_grad)
+
+
+def _reduce(self: Tensor) -> tuple:
+    if self._grad_fn is not None:
+        raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                           "the deepcopy/pickle protocol; detach() it first")
+    return (_rebuild_tensor, (self._array(), bool(self._requires_grad)))
+
+
+def _deepcopy(self: Tensor, memo: dict) -> Tensor:
+    if self._grad_fn is not None:
+        raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                           "the deepcopy protocol at the moment; detach() it first")
+    t = _core.make_tensor(self._array().copy(), bool(self._requires_grad))
+    if self._grad is not None:
+        t._grad = _core.make_tensor(self._grad._array().copy())
+    memo[id(self)] = t
+    return t
+
+
+Tensor.__reduce__ = _reduce  # type: ignore[assignment]
+Tensor.__deepcopy__ = _deepcopy  # type: ignore[attr-defined]
+# The same class, re-created so that its instances are not tracked by the cyclic GC
+# (a tensor holds no reference cycle; a live graph of 1e5 tensors made every GC pass
+# walk them all). Subclasses (nn.Parameter) are ordinary classes.
+Tensor = _core.untracked_subclass("autodiff.Tensor", _core.TensorBase,  # type: ignore[misc]
+                                  dict(Tensor.__dict__))
 _install_methods()
 _core.set_tensor_class(Tensor)

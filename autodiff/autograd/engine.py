@@ -19,13 +19,15 @@ def _as_tuple(x: Any) -> tuple:
 
 def _root_grads(outputs: tuple, grad_outputs: Any, create_graph: bool, batched: bool) -> tuple:
     """Check or make the gradient seeded at each output (ones for scalars)."""
-    if grad_outputs is None or isinstance(grad_outputs, _core.TensorBase):
-        grads = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    if grad_outputs is None:
+        grads = (None,) * len(outputs)
+    elif isinstance(grad_outputs, (_core.TensorBase, np.ndarray, int, float, np.generic)):
+        grads = (grad_outputs,)
     else:
         grads = tuple(grad_outputs)
     if len(grads) != len(outputs):
-        raise RuntimeError(f"grad can be implicitly created only for scalar outputs: got "
-                           f"{len(grads)} gradients for {len(outputs)} outputs")
+        raise RuntimeError(f"got {len(grads)} gradients (grad_outputs/grad_tensors) for "
+                           f"{len(outputs)} outputs; pass one per output")
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
         if not isinstance(out, _core.TensorBase):
