@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import ELEMENTWISE, defop
+from ._registry import ELEMENTWISE, ZERO, defop
 
 
 @defop(vjp={"x": lambda g: g, "y": lambda g: g}, jvp=ELEMENTWISE, batch_ok=True)
@@ -55,3 +55,86 @@ def pow(x, y):
        node_name="WhereBackward0")
 def where(condition, x, y):
     return np.where(condition, x, y)
+
+
+# -- piecewise: maximum, minimum, clip --------------------------------------------
+# At ties the gradient is split evenly between the two inputs, as PyTorch does.
+def _max_share(g, a, b):
+    """g where a wins, g/2 where a and b tie, 0 where b wins."""
+    return np.where(a == b, g * 0.5, np.where(a > b, g, 0.0))
+
+
+@defop(vjp={"x": lambda g, x, y: _max_share(g, x, y), "y": lambda g, x, y: _max_share(g, y, x)},
+       jvp=ELEMENTWISE, batch_ok=True)
+def maximum(x, y):
+    return np.maximum(x, y)
+
+
+@defop(vjp={"x": lambda g, x, y: _max_share(g, y, x), "y": lambda g, x, y: _max_share(g, x, y)},
+       jvp=ELEMENTWISE, batch_ok=True)
+def minimum(x, y):
+    return np.minimum(x, y)
+
+
+# clip(x, lo, hi) = min(max(x, lo), hi), PyTorch's clamp. The gradient goes to x where
+# lo <= x <= hi (the boundary included), to lo where x < lo <= hi, to hi where the
+# lower-clamped value exceeds hi. A bound may be None (no bound) or a tensor.
+def _clip_grad_x(g, x, lo, hi):
+    keep = None
+    if lo is not None:
+        keep = x >= lo
+    if hi is not None:
+        below = x <= hi
+        keep = below if keep is None else np.logical_and(keep, below)
+    return g if keep is None else np.where(keep, g, 0.0)
+
+
+def _clip_grad_lo(g, x, lo, hi):
+    take = x < lo
+    if hi is not None:
+        take = np.logical_and(take, lo <= hi)
+    return np.where(take, g, 0.0)
+
+
+def _clip_grad_hi(g, x, lo, hi):
+    low = x if lo is None else np.maximum(x, lo)
+    return np.where(low > hi, g, 0.0)
+
+
+@defop(vjp={"x": _clip_grad_x, "lo": _clip_grad_lo, "hi": _clip_grad_hi},
+       jvp=ELEMENTWISE, batch_ok=True, node_name="ClampBackward1")
+def clip(x, lo, hi):
+    if lo is None and hi is None:
+        raise ValueError("at least one of min and max must be given")
+    if lo is None:
+        return np.minimum(x, hi)
+    if hi is None:
+        return np.maximum(x, lo)
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+# -- arctan2, floor division, remainder ---------------------------------------------
+def _atan2_grad_y(g, x, y):
+    return g * x / (x * x + y * y)
+
+
+def _atan2_grad_x(g, x, y):
+    return g * -y / (x * x + y * y)
+
+
+@defop(vjp={"y": _atan2_grad_y, "x": _atan2_grad_x}, jvp=ELEMENTWISE, batch_ok=True)
+def arctan2(y, x):
+    return np.arctan2(y, x)
+
+
+# piecewise constant: a zero gradient for both inputs (the engine's None), as the spec says
+@defop(vjp={"x": lambda g: None, "y": lambda g: None}, jvp=ZERO, node_name="FloorDivideBackward0")
+def floor_divide(x, y):
+    return np.floor_divide(x, y)
+
+
+# x - y * floor(x / y) (Python's and PyTorch's remainder: the sign of y)
+@defop(vjp={"x": lambda g: g, "y": lambda g, x, y: -g * np.floor_divide(x, y)},
+       jvp=ELEMENTWISE, batch_ok=True)
+def remainder(x, y):
+    return np.remainder(x, y)

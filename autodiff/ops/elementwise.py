@@ -1,9 +1,12 @@
 """Elementwise unary ops: forward, VJP and JVP together (JVP = VJP with the tangent as g)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ._registry import ELEMENTWISE, defop
+from .. import _core
+from ._registry import ELEMENTWISE, ZERO, defop
 
 
 @defop(vjp={"x": lambda g: -g}, jvp=ELEMENTWISE, batch_ok=True)
@@ -51,3 +54,220 @@ def sigmoid(x):
 @defop(vjp={"x": lambda g, x: g * (x > 0)}, jvp=ELEMENTWISE, batch_ok=True)
 def relu(x):
     return np.maximum(x, 0)
+
+
+def _is_tensor(x):
+    return isinstance(x, _core.TensorBase)
+
+
+# -- logarithms and powers ---------------------------------------------------------
+@defop(vjp={"x": lambda g, out: g * (out + 1)}, jvp=ELEMENTWISE, batch_ok=True)
+def expm1(x):
+    return np.expm1(x)
+
+
+@defop(vjp={"x": lambda g, x: g / (x + 1)}, jvp=ELEMENTWISE, batch_ok=True)
+def log1p(x):
+    return np.log1p(x)
+
+
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+
+
+@defop(vjp={"x": lambda g, x: g / (x * _LN2)}, jvp=ELEMENTWISE, batch_ok=True)
+def log2(x):
+    return np.log2(x)
+
+
+@defop(vjp={"x": lambda g, x: g / (x * _LN10)}, jvp=ELEMENTWISE, batch_ok=True)
+def log10(x):
+    return np.log10(x)
+
+
+# sqrt'(0) = inf, as in PyTorch
+@defop(vjp={"x": lambda g, out: g / (out * 2)}, jvp=ELEMENTWISE, batch_ok=True)
+def sqrt(x):
+    return np.sqrt(x)
+
+
+# d/dx x**-1/2 = -1/2 x**-3/2 = -out**3 / 2
+@defop(vjp={"x": lambda g, out: g * (out * out * out * -0.5)}, jvp=ELEMENTWISE, batch_ok=True)
+def rsqrt(x):
+    return 1 / np.sqrt(x)
+
+
+@defop(vjp={"x": lambda g, x: g * (x * 2)}, jvp=ELEMENTWISE, batch_ok=True)
+def square(x):
+    return np.square(x)
+
+
+# abs'(0) = 0 (sign(0) = 0), as in PyTorch
+@defop(vjp={"x": lambda g, x: g * np.sign(x)}, jvp=ELEMENTWISE, batch_ok=True)
+def abs(x):
+    return np.abs(x)
+
+
+# -- trigonometric and hyperbolic --------------------------------------------------
+@defop(vjp={"x": lambda g, out: g * (out * out + 1)}, jvp=ELEMENTWISE, batch_ok=True)
+def tan(x):
+    return np.tan(x)
+
+
+@defop(vjp={"x": lambda g, x: g / np.sqrt(1 - x * x)}, jvp=ELEMENTWISE, batch_ok=True)
+def arcsin(x):
+    return np.arcsin(x)
+
+
+@defop(vjp={"x": lambda g, x: -g / np.sqrt(1 - x * x)}, jvp=ELEMENTWISE, batch_ok=True)
+def arccos(x):
+    return np.arccos(x)
+
+
+@defop(vjp={"x": lambda g, x: g / (x * x + 1)}, jvp=ELEMENTWISE, batch_ok=True)
+def arctan(x):
+    return np.arctan(x)
+
+
+@defop(vjp={"x": lambda g, x: g * np.cosh(x)}, jvp=ELEMENTWISE, batch_ok=True)
+def sinh(x):
+    return np.sinh(x)
+
+
+@defop(vjp={"x": lambda g, x: g * np.sinh(x)}, jvp=ELEMENTWISE, batch_ok=True)
+def cosh(x):
+    return np.cosh(x)
+
+
+@defop(vjp={"x": lambda g, x: g / np.sqrt(x * x + 1)}, jvp=ELEMENTWISE, batch_ok=True)
+def arcsinh(x):
+    return np.arcsinh(x)
+
+
+# (x-1)(x+1) rather than x*x-1: no cancellation near x = 1
+@defop(vjp={"x": lambda g, x: g / np.sqrt((x - 1) * (x + 1))}, jvp=ELEMENTWISE, batch_ok=True)
+def arccosh(x):
+    return np.arccosh(x)
+
+
+@defop(vjp={"x": lambda g, x: g / ((1 - x) * (1 + x))}, jvp=ELEMENTWISE, batch_ok=True)
+def arctanh(x):
+    return np.arctanh(x)
+
+
+# -- activations ------------------------------------------------------------------
+def _softplus_forward(x, beta, threshold):
+    z = x * beta
+    # max(z, 0) + log1p(exp(-|z|)): exp of a non-positive number only, so no overflow
+    out = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+    if threshold != np.inf:
+        # PyTorch's convention: linear above the threshold
+        out = np.where(z > threshold, x, out)
+    return out
+
+
+def _softplus_grad(g, x, out, beta, threshold):
+    # softplus' = sigmoid(beta x) = 1 - exp(-beta out) = -expm1(-beta out), accurate in both tails
+    d = -np.expm1(out * -beta)
+    if threshold != np.inf:
+        d = np.where(x * beta > threshold, 1.0, d)
+    return g * d
+
+
+@defop(vjp={"x": _softplus_grad}, jvp=ELEMENTWISE, batch_ok=True)
+def softplus(x, beta=1.0, threshold=20.0):
+    return _softplus_forward(x, beta, threshold)
+
+
+# relu-like with slope ``negative_slope`` for x <= 0 (PyTorch: the slope applies at 0 too)
+@defop(vjp={"x": lambda g, x, negative_slope: np.where(x > 0, g, g * negative_slope)},
+       jvp=ELEMENTWISE, batch_ok=True)
+def leaky_relu(x, negative_slope=0.01):
+    return np.where(x > 0, x, x * negative_slope)
+
+
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_array(x):
+    """erf on arrays with the C library's ``math.erf`` (exact to rounding), NumPy only."""
+    x = np.asarray(x)
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64
+    return np.asarray(_erf_scalar(x), dtype=dtype)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+@defop(vjp={"x": lambda g, x: g * (np.exp(-(x * x)) * _TWO_OVER_SQRT_PI)}, jvp=ELEMENTWISE,
+       batch_ok=True)
+def erf(x):
+    return erf_array(x)
+
+
+def erf_any(x):
+    """erf of an array (raw NumPy) or of a Tensor (recorded), for use inside rules."""
+    return erf(x) if _is_tensor(x) else erf_array(x)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_K = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
+
+
+def _gelu_forward(x, approximate):
+    if approximate == "tanh":
+        return x * 0.5 * (1 + np.tanh((x + x * x * x * _GELU_C) * _GELU_K))
+    return x * 0.5 * (1 + erf_any(x * _SQRT_HALF))
+
+
+def _gelu_grad(g, x, approximate):
+    if approximate == "tanh":
+        x2 = x * x
+        t = np.tanh((x + x2 * x * _GELU_C) * _GELU_K)
+        d = (1 + t) * 0.5 + x * 0.5 * (1 - t * t) * ((x2 * (3 * _GELU_C) + 1) * _GELU_K)
+        return g * d
+    # d/dx x Phi(x) = Phi(x) + x phi(x)
+    cdf = (1 + erf_any(x * _SQRT_HALF)) * 0.5
+    pdf = np.exp(x * x * -0.5) * _INV_SQRT_2PI
+    return g * (cdf + x * pdf)
+
+
+@defop(vjp={"x": _gelu_grad}, jvp=ELEMENTWISE, batch_ok=True)
+def gelu(x, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _gelu_forward(x, approximate)
+
+
+# -- piecewise constant: zero derivative (PyTorch gives zeros, not an error) ----------
+# The VJP returns None, the engine's zero: a leaf receives zeros, nothing is computed.
+def _zero_grad(g):
+    return None
+
+
+@defop(vjp={"x": _zero_grad}, jvp=ZERO)
+def sign(x):
+    return np.sign(x)
+
+
+@defop(vjp={"x": _zero_grad}, jvp=ZERO)
+def floor(x):
+    return np.floor(x)
+
+
+@defop(vjp={"x": _zero_grad}, jvp=ZERO)
+def ceil(x):
+    return np.ceil(x)
+
+
+@defop(vjp={"x": _zero_grad}, jvp=ZERO)
+def trunc(x):
+    return np.trunc(x)
+
+
+# halves round to even, as in NumPy and PyTorch
+@defop(vjp={"x": _zero_grad}, jvp=ZERO)
+def round(x, decimals=0):
+    return np.round(x, decimals)

@@ -1,10 +1,16 @@
-"""Reductions. Axes are handled as negative numbers so leading batch axes are safe."""
+"""Reductions. Axes are handled as negative numbers so leading batch axes are safe.
+
+Most reductions here have a Jacobian of the form "an input-shaped partial
+derivative P, summed over the reduced axes": the VJP is ``expand(g) * P`` and
+the JVP is ``sum(P * t)``. ``_partial_reduction`` declares such an op from its
+forward and P, so the two rules cannot drift.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from ._registry import LINEAR, defop
-from ._util import expand_reduced, reduced_count
+from ._util import expand_reduced, normalize_axes, reduced_count
 
 
 @defop(vjp={"x": lambda g, x_shape, axis, keepdims: expand_reduced(g, x_shape, axis, keepdims)},
@@ -18,3 +24,273 @@ def sum(x, axis=None, keepdims=False):
        jvp=LINEAR, batch_ok=True)
 def mean(x, axis=None, keepdims=False):
     return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+def keep_axes(r, ndim: int, axis, keepdims: bool):
+    """A reduction's result with its reduced axes restored as length one."""
+    if keepdims or ndim == 0:
+        return r
+    return np.expand_dims(r, normalize_axes(axis, ndim))
+
+
+def _partial_reduction(partial, **kw):
+    """Declare a reduction whose derivative is ``partial(x, out_kept, *params)`` (x-shaped)."""
+    def vjp(g, x, out, axis, keepdims, *params):
+        p = partial(x, keep_axes(out, np.ndim(x), axis, keepdims), axis, *params)
+        return expand_reduced(g, np.shape(x), axis, keepdims) * p
+
+    def jvp(t_x, x, out, axis, keepdims, *params):
+        p = partial(x, keep_axes(out, np.ndim(x), axis, keepdims), axis, *params)
+        return np.sum(p * t_x, axis=axis, keepdims=keepdims)
+
+    def decorate(fn):
+        import inspect
+        extra = list(inspect.signature(fn).parameters)[3:]
+        # rules name the op's extra parameters, so the registry hands them over
+        args = ", ".join(["x", "out", "axis", "keepdims"] + extra)
+        ns = {"_v": vjp, "_j": jvp}
+        exec(f"def v(g, {args}): return _v(g, {args})\n"
+             f"def j(t_x, {args}): return _j(t_x, {args})\n", ns)
+        return defop(vjp={"x": ns["v"]}, jvp=ns["j"], batch_ok=True, **kw)(fn)
+    return decorate
+
+
+# -- prod ---------------------------------------------------------------------------
+def _prod_others(x, axis):
+    """For each element, the product of the others in its reduction group (kept dims).
+
+    Written without dividing by zero. A zero-valued factor that still carries the
+    gradient (``zero_value``: the sum of the group's zeros) is kept in each product,
+    so second derivatives are right with one or two zeros in a group (with three
+    or more they are all 0, which is also right).
+    """
+    if isinstance(x, np.ndarray) and not (x == 0).any():
+        return np.prod(x, axis=axis, keepdims=True) / x
+    is_zero = x == 0
+    safe = np.where(is_zero, 1.0, x)
+    p_safe = np.prod(safe, axis=axis, keepdims=True)
+    n_zero = np.sum(is_zero, axis=axis, keepdims=True)
+    zero_value = np.sum(np.where(is_zero, x, 0.0), axis=axis, keepdims=True)
+    one_zero = np.where(is_zero, p_safe, p_safe / safe * zero_value)
+    two_zeros = np.where(is_zero, p_safe * (zero_value - x), 0.0)
+    return np.where(n_zero == 0, p_safe / safe,
+                    np.where(n_zero == 1, one_zero, np.where(n_zero == 2, two_zeros, 0.0)))
+
+
+def _prod_grad(g, x, x_shape, axis, keepdims):
+    return expand_reduced(g, x_shape, axis, keepdims) * _prod_others(x, axis)
+
+
+def _prod_jvp(t_x, x, axis, keepdims):
+    return np.sum(_prod_others(x, axis) * t_x, axis=axis, keepdims=keepdims)
+
+
+@defop(vjp={"x": _prod_grad}, jvp=_prod_jvp, batch_ok=True)
+def prod(x, axis=None, keepdims=False):
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+# -- amax, amin: at ties the gradient is split evenly (PyTorch's amax/amin, max()) ----
+def _extremum_partial(x, out, axis):
+    hit = x == out
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
+@_partial_reduction(_extremum_partial)
+def amax(x, axis=None, keepdims=False):
+    return np.amax(x, axis=axis, keepdims=keepdims)
+
+
+@_partial_reduction(_extremum_partial)
+def amin(x, axis=None, keepdims=False):
+    return np.amin(x, axis=axis, keepdims=keepdims)
+
+
+# -- max/min along one axis with indices: the gradient goes to the selected index only --
+def _selected(x, axis, arg):
+    """One-hot (as bool) of the index ``arg`` picks along ``axis``."""
+    ax = normalize_axes(axis, np.ndim(x))[0]
+    idx = arg(x, axis=ax, keepdims=True)
+    n = np.shape(x)[ax]
+    positions = np.arange(n).reshape((n,) + (1,) * (-ax - 1))
+    return positions == idx
+
+
+def _max_dim_forward(x, axis, keepdims, arg):
+    idx = arg(x, axis=axis, keepdims=True)
+    values = np.take_along_axis(x, idx, axis=axis)
+    if not keepdims:
+        values = np.squeeze(values, axis=axis)
+        idx = np.squeeze(idx, axis=axis)
+    return values, idx
+
+
+def _max_dim_rules(arg):
+    def vjp(g, x, x_shape, axis, keepdims):
+        gv = g[0]
+        if gv is None:
+            return None
+        return np.where(_selected(x, axis, arg), expand_reduced(gv, x_shape, axis, keepdims), 0.0)
+
+    def jvp(t_x, x, axis, keepdims):
+        tv = np.sum(np.where(_selected(x, axis, arg), t_x, 0.0), axis=axis, keepdims=keepdims)
+        return tv, None
+    return vjp, jvp
+
+
+_vjp_max, _jvp_max = _max_dim_rules(np.argmax)
+_vjp_min, _jvp_min = _max_dim_rules(np.argmin)
+
+
+@defop(vjp={"x": _vjp_max}, jvp=_jvp_max, outputs=2, diff_outputs=(True, False),
+       batch_ok=True, node_name="MaxBackward0")
+def max_dim(x, axis, keepdims=False):
+    return _max_dim_forward(x, axis, keepdims, np.argmax)
+
+
+@defop(vjp={"x": _vjp_min}, jvp=_jvp_min, outputs=2, diff_outputs=(True, False),
+       batch_ok=True, node_name="MinBackward0")
+def min_dim(x, axis, keepdims=False):
+    return _max_dim_forward(x, axis, keepdims, np.argmin)
+
+
+# -- var, std -----------------------------------------------------------------------
+def _dof(x, axis, correction):
+    return reduced_count(np.shape(x), axis) - correction
+
+
+def _var_partial(x, out, axis, correction):
+    return (x - np.mean(x, axis=axis, keepdims=True)) * (2.0 / _dof(x, axis, correction))
+
+
+@_partial_reduction(_var_partial)
+def var(x, axis=None, keepdims=False, correction=1):
+    return np.var(x, axis=axis, keepdims=keepdims, ddof=correction)
+
+
+def _std_partial(x, out, axis, correction):
+    # where std = 0 every x - mean is 0 too: a safe denominator gives 0, as PyTorch does
+    safe = np.where(out == 0, 1.0, out)
+    return (x - np.mean(x, axis=axis, keepdims=True)) / (safe * _dof(x, axis, correction))
+
+
+@_partial_reduction(_std_partial)
+def std(x, axis=None, keepdims=False, correction=1):
+    return np.std(x, axis=axis, keepdims=keepdims, ddof=correction)
+
+
+# -- norm ---------------------------------------------------------------------------
+def _norm_forward(x, axis, keepdims, p):
+    a = np.abs(x)
+    if p == 2:
+        return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims))
+    if p == np.inf:
+        return np.amax(a, axis=axis, keepdims=keepdims)
+    if p == -np.inf:
+        return np.amin(a, axis=axis, keepdims=keepdims)
+    if p == 1:
+        return np.sum(a, axis=axis, keepdims=keepdims)
+    if p == 0:
+        return np.sum(a != 0, axis=axis, keepdims=keepdims).astype(np.result_type(x, np.float32))
+    return np.sum(a ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+
+
+def _norm_partial(x, out, axis, p):
+    # at a zero norm the gradient is 0, not NaN, as PyTorch does
+    if p == 2:
+        return x / np.where(out == 0, 1.0, out)
+    if p == 1:
+        return np.sign(x)
+    if p == np.inf or p == -np.inf:
+        return np.sign(x) * _extremum_partial(np.abs(x), out, axis)
+    if p == 0:
+        return x * 0.0
+    a = np.abs(x)
+    safe_a = np.where(a == 0, 1.0, a)
+    safe_out = np.where(out == 0, 1.0, out)
+    return np.where(a == 0, 0.0, np.sign(x) * (safe_a / safe_out) ** (p - 1))
+
+
+@_partial_reduction(_norm_partial)
+def norm(x, axis=None, keepdims=False, p=2):
+    return _norm_forward(x, axis, keepdims, p)
+
+
+# -- logsumexp ----------------------------------------------------------------------
+def _logsumexp_forward(x, axis, keepdims):
+    m = np.amax(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)  # all -inf (or inf) groups: no inf - inf
+    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        s = np.squeeze(s, axis=normalize_axes(axis, np.ndim(x))) if np.ndim(x) else s
+    return s
+
+
+def _logsumexp_partial(x, out, axis):
+    return np.exp(x - out)   # softmax over the reduced axes
+
+
+@_partial_reduction(_logsumexp_partial)
+def logsumexp(x, axis=None, keepdims=False):
+    return _logsumexp_forward(x, axis, keepdims)
+
+
+# -- cumulative -----------------------------------------------------------------------
+def _neg_axis(axis, ndim):
+    return axis - ndim if axis >= 0 else axis
+
+
+def _flip(a, axis):
+    """Reverse along a negative axis by slicing (differentiable on Tensors, batch-safe)."""
+    return a[(Ellipsis, slice(None, None, -1)) + (slice(None),) * (-axis - 1)]
+
+
+def _reverse_cumsum(a, axis):
+    return _flip(np.cumsum(_flip(a, axis), axis=axis), axis)
+
+
+@defop(vjp={"x": lambda g, x_shape, axis: _reverse_cumsum(g, _neg_axis(axis, len(x_shape)))},
+       jvp=LINEAR, batch_ok=True)
+def cumsum(x, axis):
+    return np.cumsum(x, axis=axis)
+
+
+def _cumprod_masks(x, axis):
+    """(before the first zero, at the first zero, at or after the first zero) along axis."""
+    is_zero = x == 0
+    n_seen = np.cumsum(is_zero, axis=axis)
+    before = n_seen == 0
+    first = np.logical_and(is_zero, n_seen == 1)
+    return before, first
+
+
+# out_j = prod_{k<=j} x_k. The partial of out_j by x_i (i <= j) is out_j / x_i before the
+# first zero of the row; at the first zero it is the cumulative product with that zero
+# replaced by one; after it, 0. Written without dividing by zero. (First derivatives are
+# exact with any zeros; second derivatives with one zero per row.)
+def _cumprod_grad(g, x, out, axis):
+    a = _neg_axis(axis, np.ndim(x))
+    if isinstance(x, np.ndarray) and not (x == 0).any():
+        return _reverse_cumsum(g * out, a) / x
+    before, first = _cumprod_masks(x, a)
+    out1 = np.cumprod(np.where(first, 1.0, x), axis=a)
+    divisor = np.where(before, x, 1.0)
+    return np.where(before, _reverse_cumsum(g * out, a) / divisor,
+                    np.where(first, _reverse_cumsum(g * out1, a), 0.0))
+
+
+def _cumprod_jvp(t_x, x, out, axis):
+    a = _neg_axis(axis, np.ndim(x))
+    if isinstance(x, np.ndarray) and not (x == 0).any():
+        return out * np.cumsum(t_x / x, axis=a)
+    before, first = _cumprod_masks(x, a)
+    out1 = np.cumprod(np.where(first, 1.0, x), axis=a)
+    divisor = np.where(before, x, 1.0)
+    t_first = np.sum(np.where(first, t_x, 0.0), axis=a, keepdims=True)
+    return (out * np.cumsum(np.where(before, t_x / divisor, 0.0), axis=a)
+            + np.where(before, 0.0, out1 * t_first))
+
+
+@defop(vjp={"x": _cumprod_grad}, jvp=_cumprod_jvp, batch_ok=True)
+def cumprod(x, axis):
+    return np.cumprod(x, axis=axis)

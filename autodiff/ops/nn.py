@@ -1,0 +1,60 @@
+"""Fused neural-network ops: one node each where a composite would be slower.
+
+softmax's Jacobian diag(s) - s s^T is symmetric, so its JVP is its VJP with the
+tangent in place of g (the ELEMENTWISE marker). ``axis`` is a negative int
+(set by the public functions) so leading batch axes do not shift it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import ELEMENTWISE, defop
+
+
+def _shifted(x, axis):
+    # subtracting the max keeps exp() <= 1; an all -inf row stays -inf without inf - inf
+    m = np.amax(x, axis=axis, keepdims=True)
+    return x - np.where(np.isfinite(m), m, 0.0)
+
+
+@defop(vjp={"x": lambda g, out, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True))},
+       jvp=ELEMENTWISE, batch_ok=True, node_name="SoftmaxBackward0")
+def softmax(x, axis=-1):
+    e = np.exp(_shifted(x, axis))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax_jvp(t_x, out, axis):
+    return t_x - np.sum(np.exp(out) * t_x, axis=axis, keepdims=True)
+
+
+@defop(vjp={"x": lambda g, out, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True)},
+       jvp=_log_softmax_jvp, batch_ok=True, node_name="LogSoftmaxBackward0")
+def log_softmax(x, axis=-1):
+    z = _shifted(x, axis)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+# PyTorch clamps each log at -100 so that a probability of exactly 0 or 1 gives a finite
+# loss, and divides the gradient by max(p (1 - p), 1e-12) for the same reason.
+_LOG_FLOOR = -100.0
+_EPS = 1e-12
+
+
+def _bce_grad_p(g, p, y):
+    return g * (p - y) / np.maximum(p * (1 - p), _EPS)
+
+
+def _bce_grad_y(g, p):
+    return g * (np.maximum(np.log1p(-p), _LOG_FLOOR) - np.maximum(np.log(p), _LOG_FLOOR))
+
+
+@defop(vjp={"p": _bce_grad_p, "y": _bce_grad_y}, jvp=ELEMENTWISE, batch_ok=True,
+       node_name="BinaryCrossEntropyBackward0")
+def binary_cross_entropy(p, y):
+    if np.any(p < 0) or np.any(p > 1):
+        raise ValueError("all elements of input should be between 0 and 1")
+    with np.errstate(divide="ignore"):
+        lp = np.maximum(np.log(p), _LOG_FLOOR)
+        lq = np.maximum(np.log1p(-p), _LOG_FLOOR)
+    return -(y * lp + (1 - y) * lq)
