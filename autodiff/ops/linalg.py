@@ -172,14 +172,20 @@ def _phi(x):
 def _cholesky_grad(g, out):
     # For A = L L^T:  gA = sym(L^-T Phi(L^T gL) L^-1)
     l_inv = np.linalg.inv(out)
-    s = np.matmul(np.matmul(_mT(l_inv), _phi(np.matmul(_mT(out), g))), l_inv)
-    return 0.5 * (s + _mT(s))
+    return _sym(np.matmul(np.matmul(_mT(l_inv), _phi(np.matmul(_mT(out), g))), l_inv))
 
 
+def _sym(x):
+    return 0.5 * (x + _mT(x))
+
+
+# cholesky and eigh read one triangle of a matrix that is meant to be symmetric:
+# like PyTorch, their derivatives are those of the symmetric input (gradients are
+# symmetrized; tangents too, so that forward and reverse mode agree).
 def _cholesky_jvp(x, t_x):
     low = np.linalg.cholesky(x)
     l_inv = np.linalg.inv(low)
-    return np.matmul(low, _phi(np.matmul(np.matmul(l_inv, t_x), _mT(l_inv))))
+    return np.matmul(low, _phi(np.matmul(np.matmul(l_inv, _sym(t_x)), _mT(l_inv))))
 
 
 @defop(vjp={"x": _cholesky_grad}, jvp=_cholesky_jvp, batch_ok=True,
@@ -211,12 +217,12 @@ def _eigh_grad(g, x, out):
         inner = gw[..., :, None] * np.eye(w.shape[-1], dtype=w.dtype)
     if gv is not None:
         inner = inner + _eigh_gaps(w) * np.matmul(_mT(v), gv)
-    return np.matmul(np.matmul(v, inner), _mT(v))
+    return _sym(np.matmul(np.matmul(v, inner), _mT(v)))
 
 
 def _eigh_jvp(x, t_x):
     w, v = np.linalg.eigh(x)
-    p = np.matmul(np.matmul(_mT(v), t_x), v)
+    p = np.matmul(np.matmul(_mT(v), _sym(t_x)), v)
     return np.diagonal(p, 0, -2, -1), np.matmul(v, _eigh_gaps(w) * p)
 
 
