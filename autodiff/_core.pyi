@@ -21,6 +21,8 @@ JVP_ELEMENTWISE: Final[int]
 JVP_LINEAR: Final[int]
 JVP_MULTILINEAR: Final[int]
 JVP_CUSTOM: Final[int]
+JVP_MISSING: Final[int]
+JVP_ZERO: Final[int]
 DEF_PLAN_G: Final[int]
 PLAN_SOURCES: dict[str, int]
 
@@ -47,6 +49,10 @@ class VersionCounter:
     value: int
 
 def set_tensor_class(cls: type[TensorBase]) -> None: ...
+def untracked_subclass(qualname: str, base: type[Any],
+                       namespace: dict[str, Any] | None = None) -> type[Any]: ...
+def make_node_class(name: str, base: type[Node]) -> type[Node]: ...
+def set_jvp_batch_rules(rules: dict[Any, Any]) -> None: ...
 
 @disjoint_base
 class TensorBase:
