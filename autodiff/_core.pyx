@@ -883,7 +883,8 @@ cdef _raise_no_jvp(OpSpec spec, list tangents):
 cdef object _fit_tangent(object r, object out, bint use_tensors, Py_ssize_t nb):
     """Bring a JVP result to the output's shape (with ``nb`` leading batch rows) and dtype."""
     if isinstance(r, TensorBase):
-        if not use_tensors:
+        # a tangent that records nothing is kept as a raw array (cheaper to push on)
+        if not use_tensors or not (<TensorBase>r)._requires_grad:
             r = (<TensorBase>r)._data
     else:
         r = _asarray(r)

@@ -131,7 +131,13 @@ def _matmul_left(t, y):
     x_nd = np.ndim(t) - 1
     if np.ndim(y) == 1:
         # (B, ..., n, k) @ (k,): y adds no batch dims, the batch axis is safe
-        return _op("matmul", t, y) if x_nd >= 1 else NotImplemented
+        return _op("matmul", t, y)
+    if np.ndim(y) == 2:
+        # one GEMM: fold the batch (and x's own leading) axes into the rows
+        shape = np.shape(t)
+        r = _op("matmul", _op("reshape", t, (-1, shape[-1])), y)
+        lead = shape[:-1] if x_nd >= 2 else shape[:1]
+        return _op("reshape", r, tuple(lead) + (np.shape(y)[-1],))
     if x_nd == 1:
         t = np.expand_dims(t, -2)                      # (B, 1, k)
         r = _op("matmul", _align(t, np.ndim(y)), y)    # (B, ..., 1, m)
@@ -142,6 +148,15 @@ def _matmul_left(t, y):
 def _matmul_right(x, t):
     """x @ t for a batch t of tangents of y (y's shape is t.shape[1:])."""
     y_nd = np.ndim(t) - 1
+    if np.ndim(x) == 2 and y_nd <= 2:
+        # x @ t[b] for every b as one GEMM: (t viewed as rows) @ x^T
+        shape = np.shape(t)
+        xt = _op("swapaxes", x, -1, -2)
+        if y_nd == 1:
+            return _op("matmul", t, xt)                             # (B, n)
+        tt = _op("swapaxes", t, -1, -2)                             # (B, m, k)
+        r = _op("matmul", _op("reshape", tt, (-1, shape[-2])), xt)  # (B*m, n)
+        return _op("swapaxes", _op("reshape", r, (shape[0], shape[-1], -1)), -1, -2)
     if y_nd == 1:
         t = np.expand_dims(t, -1)                      # (B, k, 1)
         if np.ndim(x) == 1:
@@ -155,8 +170,6 @@ def _matmul_right(x, t):
 
 def _matmul(tans, vals, params, out):
     x, y = vals
-    if isinstance(tans[0], _core.TensorBase) or isinstance(tans[1], _core.TensorBase):
-        return NotImplemented
     total = None
     if tans[0] is not None:
         total = _matmul_left(tans[0], y)
