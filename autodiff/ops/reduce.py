@@ -256,34 +256,39 @@ def cumsum(x, axis):
 
 
 def _cumprod_masks(x, axis):
-    """(before the first zero, at the first zero, at or after the first zero) along axis."""
+    """(before the first zero, at the first zero, between the first and second zero)."""
     is_zero = x == 0
     n_seen = np.cumsum(is_zero, axis=axis)
     before = n_seen == 0
     first = np.logical_and(is_zero, n_seen == 1)
-    return before, first
+    middle = np.logical_and(np.logical_not(is_zero), n_seen == 1)
+    return before, first, middle
 
 
 # out_j = prod_{k<=j} x_k. The partial of out_j by x_i (i <= j) is out_j / x_i before the
-# first zero of the row; at the first zero it is the cumulative product with that zero
-# replaced by one; after it, 0. Written without dividing by zero. (First derivatives are
-# exact with any zeros; second derivatives with one zero per row.)
+# first zero z of the row; at z it is out1_j, the cumulative product with x_z replaced by
+# one; after z it is x_z * out1_j / x_i (zero, but kept as a product with x_z so second
+# derivatives are right). Written without dividing by zero. First derivatives are exact
+# with any zeros; second derivatives with up to one zero per row.
 def _cumprod_grad(g, x, out, axis):
     a = _neg_axis(axis, np.ndim(x))
     if isinstance(x, np.ndarray) and not (x == 0).any():
         return _reverse_cumsum(g * out, a) / x
-    before, first = _cumprod_masks(x, a)
+    before, first, middle = _cumprod_masks(x, a)
     out1 = np.cumprod(np.where(first, 1.0, x), axis=a)
-    divisor = np.where(before, x, 1.0)
-    return np.where(before, _reverse_cumsum(g * out, a) / divisor,
-                    np.where(first, _reverse_cumsum(g * out1, a), 0.0))
+    at_first = _reverse_cumsum(g * out1, a)
+    zero_value = np.sum(np.where(first, x, 0.0), axis=a, keepdims=True)
+    return np.where(before, _reverse_cumsum(g * out, a) / np.where(before, x, 1.0),
+                    np.where(first, at_first,
+                             np.where(middle, at_first * zero_value / np.where(middle, x, 1.0),
+                                      0.0)))
 
 
 def _cumprod_jvp(t_x, x, out, axis):
     a = _neg_axis(axis, np.ndim(x))
     if isinstance(x, np.ndarray) and not (x == 0).any():
         return out * np.cumsum(t_x / x, axis=a)
-    before, first = _cumprod_masks(x, a)
+    before, first, _ = _cumprod_masks(x, a)
     out1 = np.cumprod(np.where(first, 1.0, x), axis=a)
     divisor = np.where(before, x, 1.0)
     t_first = np.sum(np.where(first, t_x, 0.0), axis=a, keepdims=True)

@@ -1,0 +1,154 @@
+"""ad.nn.functional against hand-written NumPy formulas, and gradient checks."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+import autodiff.nn  # noqa: F401
+
+F = ad.nn.functional
+rng = np.random.default_rng(0)
+
+
+def _log_softmax(z, axis):
+    m = z.max(axis=axis, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
+
+
+def test_softmax_log_softmax_values_and_gradients():
+    a = rng.standard_normal((3, 4))
+    x = ad.tensor(a, requires_grad=True)
+    np.testing.assert_allclose(F.log_softmax(x, dim=1).numpy(), _log_softmax(a, 1), rtol=1e-14)
+    np.testing.assert_allclose(F.softmax(x, dim=0).numpy(), np.exp(_log_softmax(a, 0)), rtol=1e-14)
+    assert ad.autograd.gradgradcheck(lambda t: F.softmax(t, dim=1), [x])
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        F.softmax(x)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_class_indices(reduction):
+    a = rng.standard_normal((5, 4))
+    t = np.array([0, 3, 1, 1, 2])
+    w = np.array([1.0, 2.0, 0.5, 1.5])
+    x = ad.tensor(a, requires_grad=True)
+    nll = -_log_softmax(a, 1)[np.arange(5), t]
+    expected = {"mean": nll.mean(), "sum": nll.sum(), "none": nll}[reduction]
+    out = F.cross_entropy(x, ad.tensor(t), reduction=reduction)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-13)
+    # weighted: the mean divides by the weights of the targets (PyTorch's definition)
+    wn = w[t] * nll
+    expected_w = {"mean": wn.sum() / w[t].sum(), "sum": wn.sum(), "none": wn}[reduction]
+    out_w = F.cross_entropy(x, t, weight=ad.tensor(w), reduction=reduction)
+    np.testing.assert_allclose(out_w.numpy(), expected_w, rtol=1e-13)
+    assert ad.autograd.gradcheck(lambda z: F.cross_entropy(z, t, weight=w, reduction=reduction), [x])
+
+
+def test_cross_entropy_gradient_is_softmax_minus_onehot():
+    a = rng.standard_normal((3, 5))
+    t = np.array([4, 0, 2])
+    x = ad.tensor(a, requires_grad=True)
+    F.cross_entropy(x, t).backward()
+    expected = (np.exp(_log_softmax(a, 1)) - np.eye(5)[t]) / 3
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-13, atol=1e-16)
+
+
+def test_cross_entropy_ignore_index_and_spatial_targets():
+    a = rng.standard_normal((2, 3, 4))           # (N, C, d)
+    t = np.array([[0, 2, -100, 1], [2, 2, 0, -100]])
+    x = ad.tensor(a, requires_grad=True)
+    lp = _log_softmax(a, 1)
+    keep = t != -100
+    picked = np.array([[-lp[n, t[n, d], d] if keep[n, d] else 0.0 for d in range(4)]
+                       for n in range(2)])
+    np.testing.assert_allclose(F.cross_entropy(x, t).numpy(), picked.sum() / keep.sum(), rtol=1e-13)
+    np.testing.assert_allclose(F.cross_entropy(x, t, reduction="none").numpy(), picked, rtol=1e-13)
+    assert ad.autograd.gradcheck(lambda z: F.cross_entropy(z, t), [x])
+
+
+def test_cross_entropy_probability_targets_and_label_smoothing():
+    a = rng.standard_normal((4, 3))
+    p = rng.dirichlet(np.ones(3), size=4)
+    x = ad.tensor(a, requires_grad=True)
+    lp = _log_softmax(a, 1)
+    np.testing.assert_allclose(F.cross_entropy(x, ad.tensor(p)).numpy(), -(p * lp).sum(1).mean(),
+                               rtol=1e-13)
+    t = np.array([0, 2, 1, 1])
+    q = np.eye(3)[t] * 0.9 + 0.1 / 3
+    np.testing.assert_allclose(F.cross_entropy(x, t, label_smoothing=0.1).numpy(),
+                               -(q * lp).sum(1).mean(), rtol=1e-13)
+    assert ad.autograd.gradcheck(lambda z: F.cross_entropy(z, p, reduction="sum"), [x])
+
+
+def test_cross_entropy_errors_name_the_problem():
+    x = ad.zeros((2, 3))
+    with pytest.raises(ValueError, match="target of shape"):
+        F.cross_entropy(x, np.array([0, 1, 2]))
+    with pytest.raises(IndexError, match="out of bounds"):
+        F.cross_entropy(x, np.array([0, 3]))
+    with pytest.raises(ValueError, match="reduction"):
+        F.cross_entropy(x, np.array([0, 1]), reduction="avg")
+
+
+def test_binary_cross_entropy_and_with_logits():
+    z = rng.standard_normal(6) * 3
+    y = rng.uniform(0, 1, 6)
+    s = 1 / (1 + np.exp(-z))
+    bce = -(y * np.log(s) + (1 - y) * np.log(1 - s))
+    x = ad.tensor(z, requires_grad=True)
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, y).numpy(), bce.mean(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(F.binary_cross_entropy(ad.sigmoid(x), y, reduction="sum").numpy(),
+                               bce.sum(), rtol=1e-12)
+    pw = 3.0
+    bce_pw = -(pw * y * np.log(s) + (1 - y) * np.log(1 - s))
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction="none").numpy(),
+        bce_pw, rtol=1e-12)
+    assert ad.autograd.gradgradcheck(lambda t: F.binary_cross_entropy_with_logits(t, y, pos_weight=pw), [x])
+    # gradient of the logits loss is sigmoid(x) - y
+    F.binary_cross_entropy_with_logits(x, y, reduction="sum").backward()
+    np.testing.assert_allclose(x.grad.numpy(), s - y, rtol=1e-12)
+    # stable at extreme logits, and a probability of exactly 0 or 1 gives a finite loss
+    big = F.binary_cross_entropy_with_logits(ad.tensor([800.0, -800.0]), ad.tensor([0.0, 1.0]),
+                                             reduction="none")
+    assert big.tolist() == [800.0, 800.0]
+    assert F.binary_cross_entropy(ad.tensor([0.0, 1.0]), ad.tensor([1.0, 0.0]),
+                                  reduction="none").tolist() == [100.0, 100.0]
+
+
+def test_mse_l1_linear():
+    a, b = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    x = ad.tensor(a, requires_grad=True)
+    np.testing.assert_allclose(F.mse_loss(x, b).numpy(), ((a - b) ** 2).mean())
+    np.testing.assert_allclose(F.l1_loss(x, b, reduction="sum").numpy(), np.abs(a - b).sum())
+    w, bias = rng.standard_normal((4, 2)), rng.standard_normal(4)
+    np.testing.assert_allclose(F.linear(x, ad.tensor(w), ad.tensor(bias)).numpy(), a @ w.T + bias)
+    with pytest.raises(ValueError, match="linear"):
+        F.linear(x, ad.tensor(w.T))
+
+
+def test_activations():
+    a = np.array([-2.0, -0.5, 0.5, 3.0])
+    x = ad.tensor(a, requires_grad=True)
+    np.testing.assert_allclose(F.relu(x).numpy(), np.maximum(a, 0))
+    np.testing.assert_allclose(F.leaky_relu(x, 0.2).numpy(), np.where(a > 0, a, 0.2 * a))
+    np.testing.assert_allclose(F.sigmoid(x).numpy(), 1 / (1 + np.exp(-a)))
+    np.testing.assert_allclose(F.tanh(x).numpy(), np.tanh(a))
+    np.testing.assert_allclose(F.softplus(x).numpy(), np.log1p(np.exp(a)))
+    np.testing.assert_allclose(F.logsumexp(x, dim=0).numpy(), np.log(np.exp(a).sum()))
+
+
+def test_dropout_uses_the_seeded_generator_and_scales():
+    x = ad.ones((1000,), requires_grad=True)
+    ad.manual_seed(3)
+    y1 = F.dropout(x, 0.25)
+    ad.manual_seed(3)
+    y2 = F.dropout(x, 0.25)
+    assert y1.tolist() == y2.tolist()
+    kept = y1.numpy() != 0
+    assert np.all(y1.numpy()[kept] == 1 / 0.75) and 0.6 < kept.mean() < 0.9
+    y1.sum().backward()
+    assert x.grad.tolist() == y1.tolist()
+    assert F.dropout(x, 0.5, training=False) is x
+    assert F.dropout(x, 1.0).tolist() == [0.0] * 1000
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.dropout(x, 1.5)
