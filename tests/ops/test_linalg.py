@@ -1,0 +1,172 @@
+"""Linear algebra beyond the generic op checks: forward-over-reverse (JVP rules run on
+Tensors), PyTorch's conventions, shape rules and error messages."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+from autodiff.autograd import forward_ad as fwAD
+
+RNG = np.random.default_rng(0)
+W = RNG.standard_normal((3, 3))
+
+
+def _grad(f, x0):
+    x = ad.tensor(x0, requires_grad=True)
+    (g,) = ad.autograd.grad(f(x), x)
+    return g.numpy()
+
+
+def _hvp_forward_over_reverse(f, x0, t):
+    with fwAD.dual_level():
+        x = fwAD.make_dual(ad.tensor(x0, requires_grad=True), ad.tensor(t))
+        (g,) = ad.autograd.grad(f(x), x, create_graph=True)
+        return fwAD.unpack_dual(g).tangent.numpy()
+
+
+def _wc(x):
+    return x + 5.0 * ad.eye(3)
+
+
+def _spd(x):
+    return x @ x.T + 3.0 * ad.eye(3)
+
+
+FUNCTIONS = {
+    "inv": lambda x: (ad.linalg.inv(_wc(x)) * ad.tensor(W)).sum(),
+    "det": lambda x: ad.linalg.det(_wc(x)),
+    "slogdet": lambda x: ad.linalg.slogdet(_wc(x)).logabsdet,
+    "solve": lambda x: ad.linalg.solve(_wc(x), x[0] * x[1]).sum(),
+    "cholesky": lambda x: (ad.linalg.cholesky(_spd(x)) * ad.tensor(W)).sum(),
+    "eigh": lambda x: ((ad.linalg.eigh(x + x.T).eigenvectors ** 2 * ad.tensor(W)).sum()
+                       + (ad.linalg.eigvalsh(x + x.T) ** 3).sum()),
+    "norm": lambda x: ad.linalg.norm(x) ** 3,
+    "vector_norm-p": lambda x: ad.linalg.vector_norm(x, 3, dim=0).sum(),
+    "einsum": lambda x: ad.einsum("ij,jk,ki->", x, x, x),
+    "einsum-trace": lambda x: ad.einsum("ii", x) ** 3,
+    "tensordot": lambda x: (ad.tensordot(x, x * x, 1) ** 2).sum(),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_forward_over_reverse_hvp_matches_finite_differences(name):
+    f = FUNCTIONS[name]
+    x0 = RNG.standard_normal((3, 3))
+    t = RNG.standard_normal((3, 3))
+    eps = 1e-6
+    fd = (_grad(f, x0 + eps * t) - _grad(f, x0 - eps * t)) / (2 * eps)
+    np.testing.assert_allclose(_hvp_forward_over_reverse(f, x0, t), fd, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("sa, sb", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
+                                    ((5, 2, 3), (3,)), ((3,), (5, 3, 4)),
+                                    ((5, 1, 2, 3), (4, 3, 2)), ((2, 3), (5, 3, 4))])
+def test_matmul_shapes_values_and_gradients(sa, sb):
+    a = ad.tensor(RNG.standard_normal(sa), requires_grad=True)
+    b = ad.tensor(RNG.standard_normal(sb), requires_grad=True)
+    out = a @ b
+    np.testing.assert_allclose(out.numpy(), a.numpy() @ b.numpy())
+    assert ad.autograd.gradcheck(ad.matmul, (a, b), check_forward_ad=True)
+
+
+def test_eigh_gradient_is_symmetric_like_pytorch():
+    x = ad.tensor(RNG.standard_normal((4, 4)), requires_grad=True)
+    s = x + x.T
+    s.retain_grad()
+    (ad.linalg.eigh(s).eigenvectors ** 2 * ad.tensor(RNG.standard_normal((4, 4)))).sum().backward()
+    np.testing.assert_allclose(s.grad.numpy(), s.grad.numpy().T, atol=1e-12)
+
+
+def test_named_results():
+    a = ad.tensor([[2.0, 0.0], [0.0, -3.0]])
+    r = ad.linalg.slogdet(a)
+    assert r.sign.item() == -1.0 and np.isclose(r.logabsdet.item(), np.log(6.0))
+    assert not r.sign.requires_grad
+    e = ad.linalg.eigh(ad.tensor([[2.0, 1.0], [1.0, 2.0]]))
+    np.testing.assert_allclose(e.eigenvalues.numpy(), [1.0, 3.0])
+    assert e.eigenvectors.shape == (2, 2)
+
+
+def test_norm_conventions_match_pytorch():
+    x = ad.tensor([[1.0, -2.0], [3.0, 4.0]])
+    assert np.isclose(ad.linalg.norm(x).item(), np.sqrt(30.0))
+    assert np.isclose(ad.linalg.norm(x, ord=1).item(), 6.0)            # max column sum
+    assert np.isclose(ad.linalg.norm(x, ord=np.inf).item(), 7.0)       # max row sum
+    assert np.isclose(ad.linalg.norm(x, ord=-np.inf).item(), 3.0)
+    np.testing.assert_allclose(ad.linalg.norm(x, dim=1).numpy(), [np.sqrt(5), 5.0])
+    assert ad.linalg.vector_norm(x, 0).item() == 4.0
+    assert ad.linalg.norm(x, dim=(0, 1), keepdim=True).shape == (1, 1)
+
+
+def test_norm_gradient_at_zero_is_zero():
+    x = ad.zeros(3, requires_grad=True)
+    ad.linalg.norm(x).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+
+
+def test_inf_norm_splits_the_gradient_between_ties():
+    x = ad.tensor([3.0, -3.0, 1.0], requires_grad=True)
+    ad.linalg.vector_norm(x, np.inf).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, -0.5, 0.0])
+
+
+def test_solve_vector_or_matrix_rhs_like_pytorch():
+    a = ad.tensor(RNG.standard_normal((2, 3, 3)) + 5 * np.eye(3))
+    assert ad.linalg.solve(a, ad.ones(3)).shape == (2, 3)
+    assert ad.linalg.solve(a, ad.ones((2, 3))).shape == (2, 3)        # batch of vectors
+    assert ad.linalg.solve(a, ad.ones((3, 2))).shape == (2, 3, 2)     # a matrix
+    with pytest.raises(RuntimeError, match=r"incompatible shapes A \(2, 3, 3\) and B \(4,\)"):
+        ad.linalg.solve(a, ad.ones(4))
+
+
+def test_errors_name_op_and_shapes():
+    with pytest.raises(RuntimeError, match=r"linalg.inv: .*\(2, 3\)"):
+        ad.linalg.inv(ad.ones((2, 3)))
+    with pytest.raises(np.linalg.LinAlgError, match="inv"):
+        ad.linalg.inv(ad.zeros((2, 2)))
+    with pytest.raises(np.linalg.LinAlgError, match="cholesky"):
+        ad.linalg.cholesky(-ad.eye(2))
+    with pytest.raises(RuntimeError, match=r"dot: .*\(2,\) and \(3,\)"):
+        ad.dot(ad.ones(2), ad.ones(3))
+    with pytest.raises(RuntimeError, match=r"mm: .*\(3,\)"):
+        ad.mm(ad.ones((2, 3)), ad.ones(3))
+    with pytest.raises(ValueError, match="einsum"):
+        ad.einsum("ij,jk->ik", ad.ones((2, 3)))
+    with pytest.raises(ValueError, match="einsum"):
+        ad.einsum("ij,jk->ik", ad.ones((2, 3)), ad.ones((4, 2)))
+    with pytest.raises(ValueError, match="tensordot"):
+        ad.tensordot(ad.ones((2, 3)), ad.ones((2, 3)), 1)
+    with pytest.raises(NotImplementedError, match="nuc"):
+        ad.linalg.norm(ad.ones((2, 2)), "nuc")
+
+
+def test_einsum_matches_numpy_on_varied_subscripts():
+    a = RNG.standard_normal((2, 3, 3))
+    b = RNG.standard_normal((3, 4))
+    for subs, ops in [("bii->b", (a,)), ("bij,jk->bki", (a, b)), ("...ij,jk", (a, b)),
+                      ("bij->", (a,)), ("bij,bij->ij", (a, a)), ("ij,jk,kl->il", (b.T, b, b.T)),
+                      ("i,i", (b[:, 0], b[:, 1]))]:
+        out = ad.einsum(subs, *[ad.tensor(o) for o in ops])
+        np.testing.assert_allclose(out.numpy(), np.einsum(subs, *ops), atol=1e-12)
+
+
+def test_cat_stack_errors_and_dtype_promotion():
+    with pytest.raises(ValueError, match=r"stack: .*\(2,\).*\(3,\)"):
+        ad.stack([ad.ones(2), ad.ones(3)])
+    with pytest.raises(ValueError, match="cat"):
+        ad.cat([ad.ones((2, 3)), ad.ones((2, 4))])
+    with pytest.raises(TypeError, match="sequence"):
+        ad.cat(ad.ones(3))
+    a = ad.ones(2, dtype=np.float32, requires_grad=True)
+    b = ad.ones(2, requires_grad=True)
+    out = ad.cat([a, b])
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_expand_with_minus_one_and_views():
+    x = ad.tensor([[1.0], [2.0]], requires_grad=True)
+    y = ad.expand(x, 3, -1, 4)
+    assert y.shape == (3, 2, 4)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[12.0], [12.0]])
