@@ -211,9 +211,56 @@ cdef class TensorBase:
             self._data = _asarray(self._data)
         return self._data
 
+    # Arithmetic operators live here, in C slots, because they are the hottest
+    # calls of all (a Python-level __mul__ costs more than the op's own work on
+    # scalars). The ops are registered from Python by set_operator_ops.
+    def __add__(self, other):
+        return dispatch(_OP_ADD, (self, _operand(other)), ())
+
+    def __radd__(self, other):
+        return dispatch(_OP_ADD, (_operand(other), self), ())
+
+    def __sub__(self, other):
+        return dispatch(_OP_SUB, (self, _operand(other)), ())
+
+    def __rsub__(self, other):
+        return dispatch(_OP_SUB, (_operand(other), self), ())
+
+    def __mul__(self, other):
+        return dispatch(_OP_MUL, (self, _operand(other)), ())
+
+    def __rmul__(self, other):
+        return dispatch(_OP_MUL, (_operand(other), self), ())
+
+    def __truediv__(self, other):
+        return dispatch(_OP_DIV, (self, _operand(other)), ())
+
+    def __rtruediv__(self, other):
+        return dispatch(_OP_DIV, (_operand(other), self), ())
+
+    def __neg__(self):
+        return dispatch(_OP_NEG, (self,), ())
+
     @property
     def _version_value(self):
         return 0 if self._vc is None else self._vc.value
+
+
+cdef OpSpec _OP_ADD = None, _OP_SUB = None, _OP_MUL = None, _OP_DIV = None, _OP_NEG = None
+
+
+def set_operator_ops(OpSpec add, OpSpec sub, OpSpec mul, OpSpec div, OpSpec neg):
+    """Register the ops behind ``+ - * /`` and unary ``-`` on tensors."""
+    global _OP_ADD, _OP_SUB, _OP_MUL, _OP_DIV, _OP_NEG
+    _OP_ADD, _OP_SUB, _OP_MUL, _OP_DIV, _OP_NEG = add, sub, mul, div, neg
+
+
+cdef inline object _operand(object x):
+    """Operands pass as they are, except array-likes (lists...), which become arrays."""
+    if (isinstance(x, TensorBase) or type(x) is float or type(x) is int or type(x) is ndarray
+            or isinstance(x, _np_generic) or type(x) is bool or type(x) is complex):
+        return x
+    return _asarray(x)
 
 
 cdef inline TensorBase new_tensor(object data):

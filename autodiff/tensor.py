@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _core
 from . import _api as api
-from .ops import ARRAY_FUNCTIONS, UFUNCS
+from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise
 
 _FLOAT_KINDS = "fc"
 
@@ -362,30 +362,7 @@ class Tensor(_core.TensorBase):
         return impl(*args, **kwargs)
 
     # -- operators -----------------------------------------------------------
-    def __add__(self, other: Any) -> "Tensor":
-        return api.add(self, other)
-
-    def __radd__(self, other: Any) -> "Tensor":
-        return api.add(other, self)
-
-    def __sub__(self, other: Any) -> "Tensor":
-        return api.sub(self, other)
-
-    def __rsub__(self, other: Any) -> "Tensor":
-        return api.sub(other, self)
-
-    def __mul__(self, other: Any) -> "Tensor":
-        return api.mul(self, other)
-
-    def __rmul__(self, other: Any) -> "Tensor":
-        return api.mul(other, self)
-
-    def __truediv__(self, other: Any) -> "Tensor":
-        return api.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> "Tensor":
-        return api.div(other, self)
-
+    # + - * / and unary - are C slots of _core.TensorBase (the hottest calls).
     def __pow__(self, other: Any) -> "Tensor":
         return api.pow(self, other)
 
@@ -397,9 +374,6 @@ class Tensor(_core.TensorBase):
 
     def __rmatmul__(self, other: Any) -> "Tensor":
         return api.matmul(other, self)
-
-    def __neg__(self) -> "Tensor":
-        return api.neg(self)
 
     def __floordiv__(self, other: Any) -> "Tensor":
         return _late("floor_divide")(self, other)
@@ -643,3 +617,5 @@ Tensor = _core.untracked_subclass("autodiff.Tensor", _core.TensorBase,  # type: 
                                   dict(Tensor.__dict__))
 _install_methods()
 _core.set_tensor_class(Tensor)
+_core.set_operator_ops(binary.add.spec, binary.sub.spec, binary.mul.spec, binary.div.spec,
+                       elementwise.neg.spec)
