@@ -350,7 +350,22 @@ def setitem(input: Any, idx: Any, value: Any) -> None:
 
 
 # -- comparisons --------------------------------------------------------------
-eq, ne, lt, le, gt, ge = nondiff.eq, nondiff.ne, nondiff.lt, nondiff.le, nondiff.gt, nondiff.ge
+def _comparison(op: Any, symbol: str, example: str) -> Any:
+    def fn(input: Any, other: Any) -> Any:
+        return op(_operand(input), _operand(other))
+    fn.__name__ = fn.__qualname__ = op.__name__
+    fn.__doc__ = (f"Elementwise ``input {symbol} other`` (a boolean tensor, no gradient).\n\n"
+                  f">>> import autodiff as ad\n>>> ad.{op.__name__}(ad.tensor([1.0, 2.0]), 2.0)\n"
+                  f"{example}\n")
+    return fn
+
+
+eq = _comparison(nondiff.eq, "==", "tensor([False,  True])")
+ne = _comparison(nondiff.ne, "!=", "tensor([ True, False])")
+lt = _comparison(nondiff.lt, "<", "tensor([ True, False])")
+le = _comparison(nondiff.le, "<=", "tensor([ True,  True])")
+gt = _comparison(nondiff.gt, ">", "tensor([False, False])")
+ge = _comparison(nondiff.ge, ">=", "tensor([False,  True])")
 
 
 def where(condition: Any, input: Any, other: Any) -> Any:
@@ -654,8 +669,44 @@ def reciprocal(input: Any) -> Any:
 
 
 # -- predicates and logical ops: boolean tensors, no gradient -----------------------------
-isnan, isfinite, isinf = nondiff.isnan, nondiff.isfinite, nondiff.isinf
-logical_not = nondiff.logical_not
+def isnan(input: Any) -> Any:
+    """Elementwise test for NaN (a boolean tensor, no gradient).
+
+    >>> import autodiff as ad
+    >>> ad.isnan(ad.tensor([1.0, float("nan")]))
+    tensor([False,  True])
+    """
+    return nondiff.isnan(_operand(input))
+
+
+def isfinite(input: Any) -> Any:
+    """Elementwise test for a finite value (not inf, -inf or NaN); no gradient.
+
+    >>> import autodiff as ad
+    >>> ad.isfinite(ad.tensor([1.0, float("inf")]))
+    tensor([ True, False])
+    """
+    return nondiff.isfinite(_operand(input))
+
+
+def isinf(input: Any) -> Any:
+    """Elementwise test for inf or -inf (a boolean tensor, no gradient).
+
+    >>> import autodiff as ad
+    >>> ad.isinf(ad.tensor([1.0, float("-inf")]))
+    tensor([False,  True])
+    """
+    return nondiff.isinf(_operand(input))
+
+
+def logical_not(input: Any) -> Any:
+    """Elementwise logical not (a boolean tensor, no gradient).
+
+    >>> import autodiff as ad
+    >>> ad.logical_not(ad.tensor([True, False]))
+    tensor([False,  True])
+    """
+    return nondiff.logical_not(_operand(input))
 
 
 def logical_and(input: Any, other: Any) -> Any:
@@ -761,13 +812,24 @@ class _ValuesIndices(tuple):
 
 
 class MaxResult(_ValuesIndices):
-    """Result of ``ad.max(t, dim)``: fields ``values`` and ``indices``."""
+    """Result of ``ad.max(t, dim)``: a tuple with fields ``values`` and ``indices``.
+
+    >>> import autodiff as ad
+    >>> values, indices = ad.max(ad.tensor([[1.0, 4.0]]), dim=1)
+    >>> indices
+    tensor([1])
+    """
     __slots__ = ()
     _name = "max"
 
 
 class MinResult(_ValuesIndices):
-    """Result of ``ad.min(t, dim)``: fields ``values`` and ``indices``."""
+    """Result of ``ad.min(t, dim)``: a tuple with fields ``values`` and ``indices``.
+
+    >>> import autodiff as ad
+    >>> ad.min(ad.tensor([[1.0, 4.0]]), dim=1).values
+    tensor([1.])
+    """
     __slots__ = ()
     _name = "min"
 
@@ -926,8 +988,10 @@ def logsumexp(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any =
     """log(sum(exp(x))) over ``dim``, computed without overflow.
 
     >>> import autodiff as ad
-    >>> ad.logsumexp(ad.tensor([1000.0, 1000.0]), dim=0).item() - 1000.0
-    0.6931471805599453
+    >>> ad.logsumexp(ad.tensor([0.0, 0.0]), dim=0).exp()
+    tensor(2.)
+    >>> bool(ad.isfinite(ad.logsumexp(ad.tensor([1000.0, 1000.0]), dim=0)))
+    True
     """
     return reduce.logsumexp(input, _axis(dim, axis), _keep(keepdim, keepdims))
 
@@ -1123,6 +1187,22 @@ def _np_all(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,
 def _np_isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
                 equal_nan: bool = False) -> Any:
     return nondiff.isclose(_operand(a), _operand(b), rtol, atol, equal_nan)
+
+
+# The public names (``from ._api import *`` in autodiff/__init__ takes exactly these).
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "neg", "matmul", "sum", "mean", "reshape", "transpose",
+    "permute", "broadcast_to", "unsqueeze", "squeeze", "flatten", "astype", "clone", "where",
+    "round", "softplus", "gelu", "leaky_relu", "clamp", "clamp_min", "clamp_max", "maximum",
+    "minimum", "arctan2", "floor_divide", "remainder", "reciprocal", "isnan", "isfinite",
+    "isinf", "logical_not", "logical_and", "logical_or", "logical_xor", "prod", "amax", "amin",
+    "max", "min", "argmax", "argmin", "var", "std", "norm", "logsumexp", "cumsum", "cumprod",
+    "softmax", "log_softmax", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", "eq",
+    "ne", "lt", "le", "gt", "ge", "abs", "absolute", "expm1", "log1p", "log2", "log10", "sqrt",
+    "rsqrt", "square", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
+    "arccosh", "arctanh", "erf", "sign", "floor", "ceil", "trunc", "asin", "acos", "atan",
+    "asinh", "acosh", "atanh", "fix", "clip", "atan2", "MaxResult", "MinResult",
+]
 
 
 _core.set_sum_to_function(lambda g, shp, batch_ndim: shape.sum_to_shape(g, shp, batch_ndim))

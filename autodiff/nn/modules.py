@@ -425,14 +425,19 @@ def _activation(name: str, fn: Callable, doc: str) -> type:
     return type(name, (Module,), {"forward": forward, "__doc__": doc, "__module__": __name__})
 
 
-Identity = _activation("Identity", lambda x: x, "Returns its input unchanged.")
-ReLU = _activation("ReLU", F.relu, "``max(x, 0)`` as a module.")
-Tanh = _activation("Tanh", F.tanh, "``tanh(x)`` as a module.")
-Sigmoid = _activation("Sigmoid", F.sigmoid, "``sigmoid(x)`` as a module.")
+Identity = _activation("Identity", lambda x: x, "Returns its input unchanged.\n\n>>> import autodiff as ad\n>>> ad.nn.Identity()(ad.ones(2))\ntensor([1., 1.])\n")
+ReLU = _activation("ReLU", F.relu, "``max(x, 0)`` as a module.\n\n>>> import autodiff as ad\n>>> ad.nn.ReLU()(ad.tensor([-1.0, 2.0]))\ntensor([0., 2.])\n")
+Tanh = _activation("Tanh", F.tanh, "``tanh(x)`` as a module.\n\n>>> import autodiff as ad\n>>> ad.nn.Tanh()(ad.tensor([0.0]))\ntensor([0.])\n")
+Sigmoid = _activation("Sigmoid", F.sigmoid, "``sigmoid(x)`` as a module.\n\n>>> import autodiff as ad\n>>> ad.nn.Sigmoid()(ad.tensor([0.0]))\ntensor([0.5])\n")
 
 
 class LeakyReLU(Module):
-    """``leaky_relu(x, negative_slope)`` as a module."""
+    """``leaky_relu(x, negative_slope)`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.LeakyReLU(0.5)(ad.tensor([-2.0]))
+    tensor([-1.])
+    """
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
@@ -443,7 +448,12 @@ class LeakyReLU(Module):
 
 
 class GELU(Module):
-    """``gelu(x, approximate)`` as a module."""
+    """``gelu(x, approximate)`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.GELU()(ad.tensor([0.0]))
+    tensor([0.])
+    """
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -454,7 +464,12 @@ class GELU(Module):
 
 
 class Softplus(Module):
-    """``softplus(x, beta, threshold)`` as a module."""
+    """``softplus(x, beta, threshold)`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.Softplus()(ad.tensor([100.0]))
+    tensor([100.])
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -465,7 +480,12 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    """``softmax(x, dim)`` as a module."""
+    """``softmax(x, dim)`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.Softmax(dim=0)(ad.tensor([0.0, 0.0]))
+    tensor([0.5, 0.5])
+    """
 
     def __init__(self, dim: Any = None) -> None:
         super().__init__()
@@ -476,7 +496,12 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """``log_softmax(x, dim)`` as a module."""
+    """``log_softmax(x, dim)`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.LogSoftmax(dim=0)(ad.tensor([0.0, 0.0])).exp()
+    tensor([0.5, 0.5])
+    """
 
     def __init__(self, dim: Any = None) -> None:
         super().__init__()
@@ -487,7 +512,12 @@ class LogSoftmax(Module):
 
 
 class Dropout(Module):
-    """Dropout with probability ``p`` in training mode; the identity after ``eval()``."""
+    """Dropout with probability ``p`` in training mode; the identity after ``eval()``.
+
+    >>> import autodiff as ad
+    >>> ad.nn.Dropout(0.5).eval()(ad.ones(2))
+    tensor([1., 1.])
+    """
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -506,21 +536,36 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """``mse_loss`` as a module."""
+    """``mse_loss`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.MSELoss()(ad.tensor([1.0, 3.0]), ad.tensor([1.0, 1.0]))
+    tensor(2.)
+    """
 
     def forward(self, input: Any, target: Any) -> Any:
         return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
-    """``l1_loss`` as a module."""
+    """``l1_loss`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.L1Loss()(ad.tensor([1.0, 3.0]), ad.tensor([1.0, 1.0]))
+    tensor(1.)
+    """
 
     def forward(self, input: Any, target: Any) -> Any:
         return F.l1_loss(input, target, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
-    """``cross_entropy`` as a module."""
+    """``cross_entropy`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.CrossEntropyLoss(reduction="sum")(ad.zeros((2, 2)), [0, 1]).exp()
+    tensor(4.)
+    """
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
@@ -533,7 +578,12 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """``nll_loss`` as a module."""
+    """``nll_loss`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.NLLLoss()(ad.tensor([[-1.0, -2.0]]), [1])
+    tensor(2.)
+    """
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -544,7 +594,12 @@ class NLLLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """``binary_cross_entropy`` as a module."""
+    """``binary_cross_entropy`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.BCELoss()(ad.tensor([0.5]), ad.tensor([1.0])).exp()
+    tensor(2.)
+    """
 
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -555,7 +610,12 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """``binary_cross_entropy_with_logits`` as a module."""
+    """``binary_cross_entropy_with_logits`` as a module.
+
+    >>> import autodiff as ad
+    >>> ad.nn.BCEWithLogitsLoss()(ad.tensor([800.0]), ad.tensor([1.0]))
+    tensor(0.)
+    """
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__(reduction)
