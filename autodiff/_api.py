@@ -339,6 +339,9 @@ def getitem(input: Any, idx: Any) -> Any:
         # advanced indexing copies: the result is not a view of ``input``
         out._version = _core.VersionCounter()
         out._base = None
+    elif isinstance(input, _core.TensorBase):
+        # in-place ops on this view are written through ``input[idx] = ...``
+        out._view_of = (input, idx)
     return out
 
 

@@ -179,6 +179,7 @@ cdef class TensorBase:
     cdef public list _post_acc_hooks
     cdef public object _fw_tangent
     cdef public object _base             # the tensor this one is a view of
+    cdef public object _view_of          # (source, index) of a basic-indexing view
     cdef object __weakref__
 
     cdef inline VersionCounter vc(self):
@@ -422,6 +423,8 @@ cdef class OpNode(Node):
     cdef public tuple saved_versions
     cdef public object saved_out
     cdef public object saved_out_tangent
+    cdef public object saved_out_vcs     # version counters of the outputs, when out is saved
+    cdef public tuple saved_out_versions
     cdef public tuple params
     cdef public tuple in_shapes
     cdef public tuple in_dtypes
@@ -452,16 +455,36 @@ cdef class OpNode(Node):
 
     cdef object unpack_out(self, bint tensor_path):
         cdef TensorBase t
+        cdef Py_ssize_t k
         if self.freed:
             raise RuntimeError(_freed_message(type(self).__name__))
+        if self.saved_out_vcs is not None:
+            for k in range(len(self.saved_out_vcs)):
+                if (<VersionCounter>self.saved_out_vcs[k]).value != self.saved_out_versions[k]:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been "
+                        "modified by an inplace operation: the output %d of %s (op %s) is at "
+                        "version %d; expected version %d instead."
+                        % (k, type(self).__name__, self.spec.name,
+                           (<VersionCounter>self.saved_out_vcs[k]).value,
+                           self.saved_out_versions[k]))
         if not tensor_path:
             return self.saved_out
         # Rebuild the output as a tensor whose grad_fn is this node, so that a
         # rule using ``out`` is differentiated through this node again.
-        t = new_tensor(self.saved_out)
-        t._grad_fn = self
-        t._requires_grad = True
-        t._fw_tangent = self.saved_out_tangent
+        if self.spec.n_outputs == 0:
+            return self._rebuilt_output(self.saved_out, 0, self.saved_out_tangent)
+        tangents = self.saved_out_tangent or (None,) * len(self.saved_out)
+        return tuple([self._rebuilt_output(o, k, tangents[k])
+                      for k, o in enumerate(self.saved_out)])
+
+    cdef TensorBase _rebuilt_output(self, object data, int k, object tangent):
+        cdef TensorBase t = new_tensor(data)
+        if self.spec.diff_outputs[k] and _is_float(data):
+            t._grad_fn = self
+            t._output_nr = k
+            t._requires_grad = True
+        t._fw_tangent = tangent
         return t
 
     cdef object resolve(self, tuple plan, object g, int index, bint tensor_path):
@@ -763,6 +786,10 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
         node = _make_node(spec, inputs, raw, params, out)
         result._grad_fn = node
         result._requires_grad = True
+        if spec.save_out:
+            # a saved output changed in place must not give a silently wrong gradient
+            node.saved_out_vcs = (result.vc(),)
+            node.saved_out_versions = (result._vc.value,)
     if any_tangent and is_float:
         tangent = compute_jvp(spec, inputs, raw, params, out)
         if tangent is not None:
@@ -792,6 +819,9 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
         if spec.view_of >= 0 and isinstance(inputs[spec.view_of], TensorBase):
             r._vc = (<TensorBase>inputs[spec.view_of]).vc()
         results.append(r)
+    if node is not None and spec.save_out:
+        node.saved_out_vcs = tuple([(<TensorBase>r).vc() for r in results])
+        node.saved_out_versions = tuple([(<VersionCounter>v).value for v in node.saved_out_vcs])
     if any_tangent:
         tangents = compute_jvp(spec, inputs, raw, params, outs)
         if tangents is not None:
@@ -1062,11 +1092,11 @@ cdef object _jvp_terms(OpSpec spec, tuple inputs, list raw, tuple params, object
                 continue
             args = list(vals)
             args[i] = tans[i]
-            if use_tensors:
-                term = spec.module_func(*args, *params)
-            else:
-                term = spec.forward(*[a._data if isinstance(a, TensorBase) else a
-                                      for a in args], *params)
+            if not use_tensors:
+                args = [a._data if isinstance(a, TensorBase) else a for a in args]
+            fn = spec.module_func if use_tensors else spec.forward
+            # a variadic op takes its operands as one sequence
+            term = fn(args, *params) if spec.n_inputs < 0 else fn(*args, *params)
             total = term if total is None else total + term
         return total
     # JVP_CUSTOM

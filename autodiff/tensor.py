@@ -14,6 +14,7 @@ import numpy as np
 from . import _core
 from . import _api as api
 from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise
+from .ops.binary import where
 
 _FLOAT_KINDS = "fc"
 
@@ -528,9 +529,15 @@ def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
                                f"operation ({op_name}); wrap it in `with ad.no_grad():` or use "
                                "an out-of-place op")
         if target._base is not None and (target._requires_grad or result._requires_grad):
-            raise RuntimeError(f"{op_name}: in-place modification of a view of a tensor that "
-                               "takes part in autograd is not supported; use an out-of-place "
-                               "op (or index assignment on the base tensor)")
+            if target._view_of is None:
+                raise RuntimeError(f"{op_name}: in-place modification of a view (other than a "
+                                   "slice/int index) of a tensor that takes part in autograd "
+                                   "is not supported; use an out-of-place op")
+            return _inplace_through_view(target, result)
+        if target._requires_grad and not result._requires_grad:
+            # the new values do not depend on the old ones: the old history gets a zero
+            # gradient (not its old one), and the tensor stays part of the graph
+            result = where(np.ones(target.shape, dtype=bool), result, target)
     node = result._grad_fn
     if node is not None and isinstance(node, _core.OpNode) and node.saved_tensors_ is not None:
         saved = list(node.saved_tensors_)
@@ -564,6 +571,19 @@ def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
     if result._fw_tangent is not None:
         target._fw_tangent = result._fw_tangent
     return target
+
+
+def _inplace_through_view(view: Tensor, result: Any) -> Tensor:
+    """In-place on ``view = source[idx]``: record ``source[idx] = result`` on the source
+    (PyTorch's CopySlices), then make ``view`` a fresh ``source[idx]`` of it."""
+    source, idx = view._view_of
+    api.setitem(source, idx, result)   # writes the shared memory, bumps the shared version
+    fresh = api.getitem(source, idx)
+    view._grad_fn = fresh._grad_fn
+    view._output_nr = fresh._output_nr
+    view._requires_grad = fresh._requires_grad
+    view._fw_tangent = fresh._fw_tangent
+    return view
 
 
 def _inplace_method(name: str, fn: Callable) -> Callable:

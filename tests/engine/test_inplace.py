@@ -12,12 +12,6 @@ def leaf(values):
 
 X0 = [0.5, -1.0, 2.0]
 
-# tensor.apply_inplace keeps the old grad_fn when the written value does not require
-# grad, so the overwritten values still pass their old gradient on.
-_OVERWRITE_BUG = pytest.mark.xfail(strict=True, reason="apply_inplace: overwriting a non-leaf "
-                                   "with a constant keeps its old history")
-
-
 @pytest.mark.parametrize("op, dydx", [
     (lambda y: y.__iadd__(3.0), 2.0),
     (lambda y: y.__isub__(3.0), 2.0),
@@ -27,9 +21,9 @@ _OVERWRITE_BUG = pytest.mark.xfail(strict=True, reason="apply_inplace: overwriti
     (lambda y: y.sub_(1.0), 2.0),
     (lambda y: y.mul_(-1.0), -2.0),
     (lambda y: y.div_(2.0), 1.0),
-    pytest.param(lambda y: y.zero_(), 0.0, marks=_OVERWRITE_BUG),
-    pytest.param(lambda y: y.fill_(7.0), 0.0, marks=_OVERWRITE_BUG),
-    pytest.param(lambda y: y.copy_(ad.ones(3)), 0.0, marks=_OVERWRITE_BUG),
+    (lambda y: y.zero_(), 0.0),
+    (lambda y: y.fill_(7.0), 0.0),
+    (lambda y: y.copy_(ad.ones(3)), 0.0),
 ], ids=["iadd", "isub", "imul", "itruediv", "add_", "sub_", "mul_", "div_", "zero_", "fill_",
         "copy_"])
 def test_inplace_on_non_leaf_is_tracked(op, dydx):
@@ -113,8 +107,6 @@ def test_modifying_a_saved_input_through_a_view_raises():
         z.sum().backward()
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a saved *output* (exp, tanh, ...) is not "
-                   "version-checked, so modifying it in place gives a wrong gradient")
 def test_modifying_a_saved_output_raises():
     x = leaf(X0)
     y = x.exp()               # ExpBackward0 saves its output
@@ -145,11 +137,28 @@ def test_inplace_on_leaf_requiring_grad_raises_outside_no_grad():
     assert x.is_leaf and x.grad_fn is None and x.requires_grad
 
 
-def test_inplace_on_view_of_autograd_tensor_raises_clearly():
+def test_inplace_on_an_index_view_is_written_through_its_base():
+    x = leaf(X0)
+    y = x * 2.0
+    v = y[0:2]
+    v.mul_(3.0)               # y = [6x0, 6x1, 2x2]: recorded on y, as PyTorch's CopySlices
+    assert v._version_value == y._version_value
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0, 2.0])
+
+
+def test_augmented_assignment_on_an_index():
+    x = leaf(X0)
+    y = x * 2.0
+    y[0] += x[1] * 10.0       # Python: t = y[0]; t += ...; y[0] = t
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 12.0, 2.0])
+    np.testing.assert_allclose(y.detach().numpy(), [2 * X0[0] + 10 * X0[1], 2 * X0[1], 2 * X0[2]])
+
+
+def test_inplace_on_other_views_of_autograd_tensors_raises_clearly():
     x = leaf(X0)
     y = x * 1.0
-    with pytest.raises(RuntimeError, match="view"):
-        y[0:2].mul_(2.0)
     with pytest.raises(RuntimeError, match="view"):
         y.reshape(3, 1).add_(1.0)
 
