@@ -152,17 +152,43 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
 
 
 # -- jacobian ---------------------------------------------------------------------
+_EYE_CACHE: dict = {}
+
+
+def _eye(total: int, dtype: Any) -> np.ndarray:
+    """A read-only ``total`` x ``total`` identity, reused between calls (a fresh one is a
+    large allocation that costs as much as a small Hessian's arithmetic)."""
+    key = (total, np.dtype(dtype))
+    e = _EYE_CACHE.get(key)
+    if e is None:
+        if len(_EYE_CACHE) > 8:
+            _EYE_CACHE.clear()
+        e = np.eye(total, dtype=dtype)
+        e.flags.writeable = False
+        _EYE_CACHE[key] = e
+    return e
+
+
 def _basis(refs: tuple) -> tuple[int, list]:
-    """Total size N and, per ref, its block of the N x N identity shaped (N,) + ref.shape."""
-    sizes = [r._data.size for r in refs]
+    """Total size N and, per ref, its columns of the N x N identity shaped (N,) + ref.shape."""
+    sizes = [int(np.size(r._data)) for r in refs]
     total = int(sum(sizes))
+    dtype = np.result_type(*[r._data.dtype for r in refs])
+    eye = _eye(total, dtype)
     blocks, start = [], 0
     for r, n in zip(refs, sizes):
-        e = np.zeros((total, n), dtype=r._data.dtype)
-        e[start:start + n] = np.eye(n, dtype=r._data.dtype)
-        blocks.append(e.reshape((total,) + tuple(r.shape)))
+        block = eye[:, start:start + n]
+        if block.dtype != r._data.dtype:
+            block = block.astype(r._data.dtype)
+        blocks.append(block.reshape((total,) + tuple(r.shape)))
         start += n
     return total, blocks
+
+
+def _tangent_block(t: Any, start: int, n: int, out_shape: tuple, in_shape: tuple) -> Any:
+    """Rows start..start+n of a batched tangent (B,) + out_shape, as out_shape + in_shape."""
+    part = t[start:start + n].reshape((n, -1)).T
+    return part.reshape(tuple(out_shape) + tuple(in_shape))
 
 
 def _jac_reverse(func: Callable, ins: tuple, create_graph: bool, strict: bool,
@@ -246,8 +272,10 @@ def _jac_forward(func: Callable, ins: tuple, create_graph: bool, strict: bool,
                 blk = _core.make_tensor(np.zeros(tuple(o.shape) + tuple(x.shape), o._data.dtype))
             else:
                 # t: (total,) + out.shape -> rows of input j, moved behind the output axes
-                part = t[start:start + n].reshape((n, -1))
-                blk = part.T.reshape(tuple(o.shape) + tuple(x.shape))
+                td = t._data if not t._requires_grad else t
+                blk = _tangent_block(td, start, n, o.shape, x.shape)
+                if not isinstance(blk, _core.TensorBase):
+                    blk = _core.make_tensor(blk)
             row.append(blk)
             start += n
         jac.append(tuple(_detach(tuple(row), create_graph)))
@@ -333,9 +361,7 @@ def _hessian_fwd_over_rev(func: Callable, ins: tuple, strict: bool) -> tuple:
                                                  xi._data.dtype))
             else:
                 # t[k] = d grad_i / d (basis direction k): H[i][j] = t[rows of j].T
-                arr = t._data[start:start + n].reshape((n, -1)).T
-                blk = _core.make_tensor(np.ascontiguousarray(arr).reshape(
-                    tuple(xi.shape) + tuple(xj.shape)))
+                blk = _core.make_tensor(_tangent_block(t._data, start, n, xi.shape, xj.shape))
             row.append(blk)
             start += n
         rows.append(tuple(row))

@@ -18,6 +18,7 @@ import numpy as np
 from .. import _core
 from ..autograd import forward_ad as fwAD
 from ..autograd.engine import grad as _autograd_grad
+from ..autograd.functional import _basis, _tangent_block
 from ..autograd.grad_mode import enable_grad
 from ..ops.shape import alias
 
@@ -296,16 +297,12 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *,
         for x in ins:
             if not isinstance(x, _core.TensorBase):
                 raise TypeError(f"jacfwd: expected Tensor arguments, got {type(x)}")
-        sizes = [x._data.size for x in ins]
-        total = int(sum(sizes))
+        sizes = [int(np.size(x._data)) for x in ins]
+        total, blocks = _basis(ins)
         with fwAD._batched_dual_level():
             args = list(args)
-            start = 0
-            for a, x, n in zip(nums, ins, sizes):
-                e = np.zeros((total, n), dtype=x._data.dtype)
-                e[start:start + n] = np.eye(n, dtype=x._data.dtype)
-                args[a] = fwAD.make_dual(x, e.reshape((total,) + tuple(x.shape)))
-                start += n
+            for a, x, e in zip(nums, ins, blocks):
+                args[a] = fwAD.make_dual(x, e)
             out = func(*args)
             aux = None
             if has_aux:
@@ -321,13 +318,9 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *,
                                                      o._data.dtype))
                 else:
                     td = t._data if not t._requires_grad else t
-                    if isinstance(td, np.ndarray):
-                        arr = np.moveaxis(td[start:start + n], 0, -1)
-                        blk = _core.make_tensor(np.ascontiguousarray(arr).reshape(
-                            tuple(o.shape) + tuple(x.shape)))
-                    else:
-                        blk = td[start:start + n].reshape((n, -1)).T.reshape(
-                            tuple(o.shape) + tuple(x.shape))
+                    blk = _tangent_block(td, start, n, o.shape, x.shape)
+                    if not isinstance(blk, _core.TensorBase):
+                        blk = _core.make_tensor(blk)
                 row.append(blk)
                 start += n
             per_out.append(row)
