@@ -7,12 +7,13 @@ protocols, all of which call the ops declared in ``autodiff.ops``.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
 from . import _core
 from . import _api as api
+from . import _api_array
 from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise
 from .ops.binary import where
 
@@ -157,7 +158,15 @@ class Tensor(_core.TensorBase):
         return bool(self._retains_grad)
 
     def retain_grad(self) -> None:
-        """Make this non-leaf tensor keep its ``.grad`` after backward."""
+        """Make this non-leaf tensor keep its ``.grad`` after backward.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x * 3; h.retain_grad()
+        >>> (h * h).sum().backward()
+        >>> h.grad
+        tensor([ 6., 12.])
+        """
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._grad_fn is None or self._retains_grad:
@@ -170,13 +179,25 @@ class Tensor(_core.TensorBase):
         self._retains_grad = True
 
     def detach(self) -> "Tensor":
-        """A new tensor sharing memory (and version counter), cut from the graph."""
+        """A new tensor sharing memory (and version counter), cut from the graph.
+
+        >>> import autodiff as ad
+        >>> y = (ad.ones(2, requires_grad=True) * 2).detach()
+        >>> y.requires_grad, y.grad_fn is None
+        (False, True)
+        """
         t = _core.make_tensor(self._array())
         t._version = self._version
         return t
 
     def detach_(self) -> "Tensor":
-        """Cut this tensor from the graph in place, making it a leaf."""
+        """Cut this tensor from the graph in place, making it a leaf.
+
+        >>> import autodiff as ad
+        >>> y = ad.ones(2, requires_grad=True) * 2
+        >>> y.detach_().is_leaf
+        True
+        """
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -207,7 +228,14 @@ class Tensor(_core.TensorBase):
         return handle
 
     def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]) -> RemovableHandle:
-        """Call ``hook(tensor)`` after a leaf's ``.grad`` has been accumulated."""
+        """Call ``hook(tensor)`` after a leaf's ``.grad`` has been accumulated.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0], requires_grad=True)
+        >>> h = x.register_post_accumulate_grad_hook(lambda t: print(t.grad))
+        >>> (x * 4).sum().backward()
+        tensor([4.])
+        """
         if self._grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if not self._requires_grad:
@@ -357,6 +385,9 @@ class Tensor(_core.TensorBase):
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         impl = ARRAY_FUNCTIONS.get(func)
+        if impl is None and func in _VALUE_ONLY_FUNCTIONS:
+            # results carry no gradient (booleans, shapes, counts): compute on the arrays
+            return func(*_unwrap(args), **_unwrap(kwargs))
         if impl is None:
             raise TypeError(f"autodiff: numpy.{func.__name__} has no derivative rule for "
                             "Tensors; call it on t.detach().numpy() to drop the gradient")
@@ -502,6 +533,52 @@ class Tensor(_core.TensorBase):
     def reshape(self, *shape: Any) -> "Tensor":
         """A tensor with the same data and a new shape."""
         return api.reshape(self, *shape)
+
+    if TYPE_CHECKING:
+        # Installed at import by _install_methods(); declared here for type checkers.
+        sum = api.sum
+        mean = api.mean
+        exp = api.exp
+        log = api.log
+        sin = api.sin
+        cos = api.cos
+        tanh = api.tanh
+        sigmoid = api.sigmoid
+        relu = api.relu
+        neg = api.neg
+        matmul = api.matmul
+        pow = api.pow
+        abs = api.abs
+        sqrt = api.sqrt
+        max = api.max
+        min = api.min
+        var = api.var
+        std = api.std
+        norm = api.norm
+        transpose = _api_array.transpose
+        permute = _api_array.permute
+        squeeze = _api_array.squeeze
+        unsqueeze = _api_array.unsqueeze
+        flatten = _api_array.flatten
+
+
+_VALUE_ONLY_FUNCTIONS = frozenset(
+    getattr(np, name) for name in (
+        "array_equal", "array_equiv", "allclose", "shape", "ndim", "size", "result_type",
+        "may_share_memory", "shares_memory", "iscomplexobj", "isrealobj", "count_nonzero",
+        "argwhere", "flatnonzero", "nonzero", "searchsorted", "array_repr", "array_str",
+    ) if hasattr(np, name))
+
+
+def _unwrap(x: Any) -> Any:
+    """Replace Tensors by their arrays inside (nested) lists, tuples and dicts."""
+    if isinstance(x, _core.TensorBase):
+        return x._data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _unwrap(v) for k, v in x.items()}
+    return x
 
 
 def _late(name: str) -> Callable:

@@ -183,3 +183,11 @@ def test_variable_legacy_spelling():
     w = Variable(ad.zeros(2))
     assert not w.requires_grad
     assert Variable([1.0, 2.0]).shape == (2,)
+
+
+def test_value_only_numpy_functions_work_on_tensors():
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    assert np.array_equal(a, ad.tensor([1.0, 2.0])) is True
+    assert np.allclose(a, [1.0, 2.0 + 1e-12])
+    assert np.shape(a) == (2,) and np.ndim(a) == 1 and np.size(a) == 2
+    assert np.count_nonzero(a) == 2
