@@ -37,21 +37,24 @@ _core = _load_core()
 
 from . import ops  # noqa: E402  (registers every op)
 from .tensor import Tensor  # noqa: E402
+from . import _api, _api_array  # noqa: E402
 from ._api import *  # noqa: E402,F401,F403
-from ._api_array import *  # noqa: E402,F401,F403
-from ._api import (  # noqa: E402,F401
-    add, sub, mul, div, pow, neg, matmul, exp, log, sin, cos, tanh, sigmoid, relu, sum, mean,
-    reshape, transpose, permute, squeeze, unsqueeze, flatten, broadcast_to, clone, where,
-    eq, ne, lt, le, gt, ge,
-)
+from ._api_array import *  # noqa: E402,F401,F403  (after _api: its shape functions win)
 from .creation import (  # noqa: E402
     arange, empty, eye, from_numpy, full, full_like, linspace, manual_seed, ones, ones_like,
     rand, rand_like, randn, randn_like, tensor, zeros, zeros_like,
 )
-from . import autograd, optim  # noqa: E402
+from . import autograd, func, linalg, nn, optim  # noqa: E402
 from .autograd.grad_mode import (  # noqa: E402
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
 )
+from numpy import float32, float64  # noqa: E402
 
-float32 = __import__("numpy").float32
-float64 = __import__("numpy").float64
+__all__ = [
+    "Tensor", "arange", "empty", "eye", "from_numpy", "full", "full_like", "linspace",
+    "manual_seed", "ones", "ones_like", "rand", "rand_like", "randn", "randn_like", "tensor",
+    "zeros", "zeros_like", "autograd", "func", "linalg", "nn", "optim", "enable_grad",
+    "inference_mode", "is_grad_enabled", "no_grad", "set_grad_enabled", "float32", "float64",
+]
+__all__ += _api.__all__
+__all__ += _api_array.__all__
