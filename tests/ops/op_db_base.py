@@ -48,6 +48,8 @@ SAMPLES: list[Sample] = []
 COVERED_ELSEWHERE = {"sum_to_shape", "index_add_into_zeros", "alias"}
 # Ops with no derivative at all (comparisons): checked in test_nondiff.
 NON_DIFFERENTIABLE = {"eq", "ne", "lt", "le", "gt", "ge"}
+# Ops whose derivative is zero wherever it exists (SPEC: a zero gradient, not an error).
+ZERO_GRADIENT = {"sign", "floor", "ceil", "trunc", "round", "floor_divide"}
 
 
 def add(op: str, fn: Callable, *shapes: Any, **kw: Any) -> None:

@@ -6,7 +6,7 @@ import pytest
 import autodiff as ad
 from autodiff.ops import OPS
 
-from op_db import COVERED_ELSEWHERE, NON_DIFFERENTIABLE, SAMPLES
+from op_db import COVERED_ELSEWHERE, NON_DIFFERENTIABLE, SAMPLES, ZERO_GRADIENT
 
 IDS = [s.id or s.op for s in SAMPLES]
 
@@ -47,4 +47,18 @@ def test_every_op_declares_vjp_and_jvp():
             assert not spec.differentiable
             continue
         assert any(r is not None for r in spec.vjp_rules), name
-        assert spec.jvp_kind != _core.JVP_NONE, f"{name} has no JVP rule"
+        if name in ZERO_GRADIENT:
+            # derivative zero everywhere it exists: no tangent, zero gradient
+            assert spec.jvp_kind == _core.JVP_NONE, name
+            continue
+        assert spec.jvp_kind not in (_core.JVP_NONE, _core.JVP_MISSING), f"{name} has no JVP rule"
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_GRADIENT))
+def test_zero_gradient_ops_give_zero_gradients(name):
+    x = ad.tensor([0.3, 1.7, -2.2], requires_grad=True)
+    fn = getattr(ad, name)
+    y = fn(x, 2.0) if name == "floor_divide" else fn(x)
+    assert y.requires_grad
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros(3))
