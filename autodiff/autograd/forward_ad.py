@@ -17,8 +17,20 @@ import numpy as np
 from .. import _core
 
 
+__all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor", "enter_dual_level",
+           "exit_dual_level"]
+
+
 class UnpackedDualTensor(NamedTuple):
-    """``(primal, tangent)`` of a dual tensor."""
+    """``(primal, tangent)`` of a dual tensor, as returned by ``unpack_dual``.
+
+    >>> import autodiff as ad
+    >>> import autodiff.autograd.forward_ad as fwAD
+    >>> with fwAD.dual_level():
+    ...     primal, tangent = fwAD.unpack_dual(fwAD.make_dual(ad.ones(1), ad.zeros(1)))
+    >>> primal
+    tensor([1.])
+    """
 
     primal: Any
     tangent: Any
@@ -56,14 +68,28 @@ _LIVE: list = []
 
 
 def enter_dual_level() -> int:
-    """Open a dual level (prefer ``with dual_level():``)."""
+    """Open a dual level (prefer ``with dual_level():``); close it with ``exit_dual_level``.
+
+    >>> import autodiff as ad
+    >>> import autodiff.autograd.forward_ad as fwAD
+    >>> fwAD.enter_dual_level()
+    0
+    >>> fwAD.unpack_dual(fwAD.make_dual(ad.ones(1), ad.ones(1)) * 2).tangent
+    tensor([2.])
+    >>> fwAD.exit_dual_level()
+    """
     ctx = dual_level()
     _OPEN.append(ctx)
     return ctx.__enter__()
 
 
 def exit_dual_level(*, level: int | None = None) -> None:
-    """Close the level opened by ``enter_dual_level``."""
+    """Close the level opened by ``enter_dual_level``; tangents made in it are dropped.
+
+    >>> import autodiff.autograd.forward_ad as fwAD
+    >>> _ = fwAD.enter_dual_level()
+    >>> fwAD.exit_dual_level()
+    """
     _OPEN.pop().__exit__(None, None, None)
 
 
