@@ -94,13 +94,21 @@ def _cell_entry(w, params, mode, cell) -> dict:
     if cell.error:
         entry["error"] = cell.error
     if cell.status == "ok" and mode not in cell.samples:
-        entry["status"] = "n/a"
+        entry["status"] = "skipped: too slow to repeat" if cell.single_call else "n/a"
     if mode in cell.samples:
         samples = cell.samples[mode]
         entry.update(median=w.convert(float(np.median(samples)), params),
                      samples_s=samples, first_call_s=cell.first_call_s,
-                     memory_peak_bytes=cell.memory_peak_bytes)
+                     memory_peak_bytes=cell.memory_peak_bytes, rel_err=cell.rel_err,
+                     single_call=cell.single_call)
     return entry
+
+
+def _text(e: dict) -> str:
+    """Table text of a cell without a median."""
+    if e["status"] == "failed":
+        return "timeout" if e.get("error", "").startswith("timeout") else "FAIL"
+    return {"not run": "", "n/a": "n/a"}.get(e["status"], "—")
 
 
 def _fmt(x: float) -> str:
@@ -118,17 +126,20 @@ def table(results: dict) -> str:
         for impl in names:
             e = row["cells"][impl]
             if e.get("median") is None:
-                out.append({"failed": "FAIL", "not run": ""}.get(e["status"], "n/a"))
-                if e["status"] == "failed":
-                    failures.append(f"{row['label']} {row['mode']}, {impl}: {e.get('error')}")
-            elif impl == "autodiff":
-                out.append(f"**{_fmt(e['median'])}**")
+                out.append(_text(e))
+                if e["status"] == "failed" and row["mode"] == "fwd+bwd":
+                    failures.append(f"{row['label']}, {impl}: {e.get('error')}")
+                continue
+            text = _fmt(e["median"]) + ("¹" if e.get("single_call") else "")
+            if impl == "autodiff":
+                text = f"**{text}**"
             elif "ratio_to_autodiff" in e:
-                out.append(f"{_fmt(e['median'])} ({e['ratio_to_autodiff']:.2g}x)")
-            else:
-                out.append(_fmt(e["median"]))
+                text += f" ({e['ratio_to_autodiff']:.2g}x)"
+            out.append(text)
         lines.append(f"| {row['label']} | {row['mode']} | {row['unit']} | " + " | ".join(out) + " |")
-    notes = ["", "Each cell: median (its ratio to autodiff; above 1x the peer is slower)."]
+    notes = ["", "Each cell: median (its ratio to autodiff; above 1x the peer is slower). "
+             "n/a: the library cannot express the workload or mode; ¹: one call, too slow "
+             "to repeat (— its backward-only time was skipped); timeout/FAIL: see Failures."]
     memory = _memory_lines(results)
     if memory:
         notes += ["", "Peak traced memory of one fwd+bwd step (MB, tracemalloc):", *memory]

@@ -5,8 +5,9 @@ call is also the warm-up); the gradient is compared with the reference (the
 first implementation that produced one: the hand-written floor) and a
 mismatch stops the run, naming the workload and the implementation. Then the
 fwd+bwd and backward-only modes are timed: repeats until ``--repeat`` samples
-or the per-cell time budget is used, median reported. tracemalloc then records
-the peak of one more step for NumPy-based implementations.
+or the per-cell time budget is used, median reported (a call slower than ten
+budgets is not repeated: the checked call is the sample). tracemalloc then
+records the peak of one more step for autodiff and the floors.
 
 Cells of workloads marked ``isolate`` (the 100,000-node chain) run in a
 subprocess with a timeout, so a recursion error, a crash or a compile that
@@ -34,6 +35,7 @@ from . import peers
 from .workloads import BWD, FWD_BWD, WORKLOADS, Workload
 
 RTOL = 1e-6
+SLOW_CALLS = 10  # a first call longer than this many budgets is the only sample
 
 
 class GradientMismatch(RuntimeError):
@@ -54,6 +56,7 @@ class Cell:
     first_call_s: float | None = None
     samples: dict = field(default_factory=dict)   # mode -> seconds per call
     memory_peak_bytes: int | None = None
+    single_call: bool = False               # too slow to repeat: one (checked) call
 
 
 def rel_error(grads: list, ref: list) -> float:
@@ -128,13 +131,17 @@ def run_cell(workload: Workload, row: int, impl: peers.Implementation, params: d
         return cell, None
     cell.rel_err = check(workload, params, impl.name, grads, ref, ref_name)
     try:
-        for mode in workload.modes:
-            if mode == FWD_BWD:
-                cell.samples[mode] = sample(case.step, budget, repeat)
-            elif case.forward is not None:
-                case.backward(case.forward())  # warm the backward path once
-                cell.samples[mode] = sample(case.backward, budget, repeat, case.forward)
-        if measure_memory and impl.trace_memory:
+        if not case.compiles and cell.first_call_s > SLOW_CALLS * budget:
+            # Minutes per call: the checked call is the one sample; backward-only is skipped.
+            cell.samples[FWD_BWD] = [cell.first_call_s]
+            cell.single_call = True
+        else:
+            for mode in workload.modes:
+                if mode == FWD_BWD:
+                    cell.samples[mode] = sample(case.step, budget, repeat)
+                elif case.forward is not None:
+                    cell.samples[mode] = sample(case.backward, budget, repeat, case.forward)
+        if measure_memory and impl.trace_memory and not cell.single_call:
             cell.memory_peak_bytes = memory_peak(case.step)
     except Exception as exc:
         cell.status, cell.error = "failed", _describe(exc)
@@ -252,11 +259,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of seconds")
     p.add_argument("--repeat", type=int, default=25, help="most timed repeats per cell")
     p.add_argument("--budget", type=float, default=None,
-                   help="seconds of timing per cell and mode (default 1.5; 0.05 with --quick)")
+                   help="seconds of timing per cell and mode (default 1.0; 0.05 with --quick)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads for BLAS, torch and XLA (default: each library's own)")
     p.add_argument("--timeout", type=float, default=None,
-                   help="seconds before an isolated cell counts as failed (default 120; 60 quick)")
+                   help="seconds before an isolated cell counts as failed (default 60)")
     p.add_argument("--json", default="bench_results/latest.json", help="JSON output path")
     p.add_argument("--plot", default="bench_results/latest.png",
                    help="PNG bar chart path (needs matplotlib; 'none' to skip)")
@@ -265,9 +272,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown workloads {sorted(unknown)}; choose from {list(WORKLOADS)}")
     if args.budget is None:
-        args.budget = 0.05 if args.quick else 1.5
+        args.budget = 0.05 if args.quick else 1.0
     if args.timeout is None:
-        args.timeout = 60.0 if args.quick else 120.0
+        args.timeout = 60.0
     return args
 
 

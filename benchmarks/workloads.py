@@ -29,7 +29,8 @@ class Workload:
     runs (one table row each); ``make_inputs(**params)`` builds the arrays.
     ``per`` names the parameter a time is divided by (``"n"`` for µs per op).
     ``isolate`` runs every implementation except the floors in a subprocess
-    with a timeout, so a crash or a runaway compile is recorded as a failure.
+    with a timeout, so a crash, a runaway compile or an eager run of minutes
+    is recorded as a failure instead of stopping (or stalling) the suite.
     """
 
     key: str
@@ -117,7 +118,7 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
     Workload(
         "W1", "scalar graph", "µs/op",
         sizes=({"n": 1000}, {"n": 10000}), quick=({"n": 40},),
-        make_inputs=scalar_graph_inputs, per="n", floor="pytape",
+        make_inputs=scalar_graph_inputs, per="n", floor="pytape", isolate=True,
         gradients="[d out / d x] with x the 100 leaves",
         notes="for op in range(n): op % 4 == 0 softplus(nodes[-10]); 1 sum(nodes[-30:-10:5]); "
               "2 nodes[-20] * nodes[-10]; 3 extend by softmax(stack(nodes[-4:])); "

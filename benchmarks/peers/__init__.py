@@ -27,12 +27,14 @@ class Case:
     library's own array type, computation finished). For backward-only timing,
     ``forward()`` builds the graph (not timed) and ``backward(state)`` runs the
     reverse pass on what it returned; both are None when the library cannot
-    separate the two (e.g. a jitted gradient).
+    separate the two (e.g. a jitted gradient). ``compiles`` marks a jitted
+    step whose first call includes compilation.
     """
 
     step: Callable[[], list]
     forward: Callable[[], Any] | None = None
     backward: Callable[[Any], Any] | None = None
+    compiles: bool = False  # the first call compiles (its time says nothing about the rest)
 
 
 @dataclass
@@ -42,8 +44,9 @@ class Implementation:
     ``cases`` maps a workload key to a builder ``inputs -> Case``; a missing
     key means the library cannot express the workload (shown as ``n/a``).
     ``enter()`` runs before each of its cells (e.g. to set a thread count).
-    ``floor`` marks hand-written references; ``trace_memory`` marks libraries
-    whose allocations tracemalloc sees (NumPy-based ones).
+    ``floor`` marks hand-written references; ``trace_memory`` marks those
+    whose peak memory is recorded (autodiff and the floors: tracemalloc sees
+    NumPy's buffers, not those of torch or XLA).
     """
 
     name: str

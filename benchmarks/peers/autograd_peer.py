@@ -108,5 +108,4 @@ def deep_chain(inp: dict) -> Case:
 IMPLEMENTATIONS = [Implementation(
     "autograd", "autograd",
     {"W1": scalar_graph, "W2": small_mlp, "W3": chain, "W4": wide_mlp, "W5": hessian,
-     "W6": deep_chain},
-    trace_memory=True)]
+     "W6": deep_chain})]

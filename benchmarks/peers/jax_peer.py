@@ -89,7 +89,7 @@ def _builder(key: str, jit: bool):
             derivative = jax.jit(derivative)
         step = lambda: _as_list(key, _ready(derivative(x)))  # noqa: E731
         if jit or key == "W5":
-            return Case(step=step)
+            return Case(step=step, compiles=jit)
         forward = lambda: _ready(jax.vjp(f, x))[1]  # noqa: E731
         backward = lambda vjp: _as_list(key, _ready(vjp(jnp.asarray(1.0))[0]))  # noqa: E731
         return Case(step=step, forward=forward, backward=backward)

@@ -102,5 +102,4 @@ def deep_chain(inp: dict) -> Case:
 
 IMPLEMENTATIONS = [Implementation(
     "mygrad", "mygrad",
-    {"W1": scalar_graph, "W2": small_mlp, "W3": chain, "W4": wide_mlp, "W6": deep_chain},
-    trace_memory=True)]
+    {"W1": scalar_graph, "W2": small_mlp, "W3": chain, "W4": wide_mlp, "W6": deep_chain})]
