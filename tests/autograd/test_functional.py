@@ -157,3 +157,16 @@ def test_create_graph_jacobian_is_differentiable():
     J = F.jacobian(lambda a: a ** 3, x, create_graph=True)
     (g,) = ad.autograd.grad(J.sum(), x)
     np.testing.assert_allclose(g.numpy(), 6 * x.numpy())
+
+
+def test_create_graph_jvp_and_vjp_are_differentiable_in_inputs_and_v():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    v = ad.tensor([1.0, 1.0], requires_grad=True)
+    _, jv = F.jvp(lambda a: a ** 3, x, v, create_graph=True)
+    gx, gv = ad.autograd.grad(jv.sum(), (x, v))
+    np.testing.assert_allclose(gx.numpy(), 6 * x.numpy() * v.numpy())
+    np.testing.assert_allclose(gv.numpy(), 3 * x.numpy() ** 2)
+    _, vj = F.vjp(lambda a: a ** 3, x, v, create_graph=True)
+    gx, gv = ad.autograd.grad(vj.sum(), (x, v))
+    np.testing.assert_allclose(gx.numpy(), 6 * x.numpy() * v.numpy())
+    np.testing.assert_allclose(gv.numpy(), 3 * x.numpy() ** 2)
