@@ -377,7 +377,9 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
     ``create_graph=True`` or ``vectorize=True`` with reverse mode is asked
     for, all of the Hessian comes from one forward-over-reverse pass (the
     gradient computed on dual inputs whose tangents are the identity), the
-    fastest route; the result is the same for every strategy.
+    fastest route; the result is the same for every strategy. A function
+    using an op without a forward-mode rule falls back to reverse-over-reverse
+    (unless ``outer_jacobian_strategy="forward-mode"``, which then raises).
 
     >>> import autodiff as ad
     >>> from autodiff.autograd.functional import hessian
@@ -391,20 +393,25 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
     in_tuple, ins = _as_tuple(inputs, "inputs", "hessian")
     f = _scalar_output(func, "hessian")
     if not create_graph and not (vectorize and outer_jacobian_strategy == "reverse-mode"):
-        rows = _hessian_fwd_over_rev(f, tuple(x.detach() for x in ins), strict)
-        return rows if in_tuple else rows[0][0]
+        try:
+            rows = _hessian_fwd_over_rev(f, tuple(x.detach() for x in ins), strict)
+        except NotImplementedError:
+            # an op (or custom Function) without a forward-mode rule: unless forward mode
+            # was asked for by name, take the outer Jacobian in reverse mode instead
+            if outer_jacobian_strategy == "forward-mode":
+                raise
+            vectorize = True
+        else:
+            return rows if in_tuple else rows[0][0]
 
     def gradient(*xs: Any) -> Any:
         gs = _grad(f(*xs), xs, create_graph=True, allow_unused=True)
         return tuple(_core.make_tensor(np.zeros(x.shape, x._data.dtype)) if g is None else g
                      for g, x in zip(gs, xs))
 
-    res = jacobian(gradient, _unwrap(in_tuple, ins) if in_tuple else ins[0],
-                   create_graph=create_graph, strict=strict, vectorize=vectorize,
-                   strategy="reverse-mode")
-    if in_tuple:
-        return res
-    return res[0]
+    res = jacobian(gradient, ins if in_tuple else ins[0], create_graph=create_graph,
+                   strict=strict, vectorize=vectorize, strategy="reverse-mode")
+    return res if in_tuple else res[0]
 
 
 def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,

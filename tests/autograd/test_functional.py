@@ -170,3 +170,22 @@ def test_create_graph_jvp_and_vjp_are_differentiable_in_inputs_and_v():
     gx, gv = ad.autograd.grad(vj.sum(), (x, v))
     np.testing.assert_allclose(gx.numpy(), 6 * x.numpy() * v.numpy())
     np.testing.assert_allclose(gv.numpy(), 3 * x.numpy() ** 2)
+
+
+def test_hessian_falls_back_to_reverse_over_reverse_without_jvp_rule():
+    class Square(ad.autograd.Function):   # no jvp: forward mode cannot go through it
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    f = lambda a: (Square.apply(a) * a).sum()     # sum a^3
+    H = F.hessian(f, x2)
+    np.testing.assert_allclose(H.numpy(), np.diag(6 * x2.numpy()))
+    with pytest.raises(NotImplementedError):
+        F.hessian(f, x2, outer_jacobian_strategy="forward-mode")
