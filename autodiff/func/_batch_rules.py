@@ -158,9 +158,9 @@ def _matmul_right(x, t):
         r = _op("matmul", _op("reshape", tt, (-1, shape[-2])), xt)  # (B*m, n)
         return _op("swapaxes", _op("reshape", r, (shape[0], shape[-1], -1)), -1, -2)
     if y_nd == 1:
-        t = np.expand_dims(t, -1)                      # (B, k, 1)
         if np.ndim(x) == 1:
-            return _op("matmul", np.expand_dims(x, 0), t)[..., 0, 0]
+            return _op("matmul", t, x)                 # x . t[b] = t[b] . x, one GEMV
+        t = np.expand_dims(t, -1)                      # (B, k, 1)
         return _op("matmul", x, _align(t, np.ndim(x)))[..., 0]
     if np.ndim(x) == 1:
         # (k,) @ (B, ..., k, m): x adds no batch dims
