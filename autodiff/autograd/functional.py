@@ -309,7 +309,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
                          f'got {strategy!r}.')
     if strategy == "forward-mode" and create_graph:
         # as PyTorch: the forward-mode Jacobian is not differentiable again here
-        raise NotImplementedError("torch.autograd.functional.jacobian: `strategy=\"forward-mode\"` "
+        raise NotImplementedError("jacobian: `strategy=\"forward-mode\"` "
                                   "does not support create_graph=True; use reverse-mode")
     in_tuple, ins = _as_tuple(inputs, "inputs", "jacobian")
     if strategy == "forward-mode":
