@@ -35,6 +35,7 @@ class Flags:
     anomaly: bool
     anomaly_check_nan: bool
     fw_batch: int
+    fw_gen: int
 
 class _ThreadLocal(threading.local):
     flags: Flags

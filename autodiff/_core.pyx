@@ -102,6 +102,7 @@ cdef class Flags:
     cdef public bint anomaly
     cdef public bint anomaly_check_nan
     cdef public int fw_batch          # >0: tangents carry this many leading batch axes
+    cdef public long fw_gen           # id of the current dual level: older tangents are dead
 
     def __cinit__(self):
         self.grad_enabled = True
@@ -177,7 +178,8 @@ cdef class TensorBase:
     cdef public object _accumulator_ref
     cdef public list _hooks
     cdef public list _post_acc_hooks
-    cdef public object _fw_tangent
+    cdef object _tan                     # forward-mode tangent, live only in its dual level
+    cdef long _tan_gen
     cdef public object _base             # the tensor this one is a view of
     cdef public object _view_of          # (source, index) of a basic-indexing view
     cdef object __weakref__
@@ -205,6 +207,15 @@ cdef class TensorBase:
     def is_leaf(self):
         """True for tensors not produced by a recorded operation."""
         return self._grad_fn is None
+
+    @property
+    def _fw_tangent(self):
+        """The forward-mode tangent, or None (also once its dual level has closed)."""
+        return _live_tangent(self)
+
+    @_fw_tangent.setter
+    def _fw_tangent(self, value):
+        _set_tangent(self, value)
 
     cpdef object _array(self):
         """``_data`` as an ndarray (0-d op results are kept as NumPy scalars until asked)."""
@@ -262,6 +273,21 @@ cdef inline object _operand(object x):
             or isinstance(x, _np_generic) or type(x) is bool or type(x) is complex):
         return x
     return _asarray(x)
+
+
+cdef inline object _live_tangent(TensorBase t):
+    cdef Flags fl
+    if t._tan is None:
+        return None
+    fl = _flags()
+    if fl.fw_level == 0 or t._tan_gen != fl.fw_gen:
+        return None
+    return t._tan
+
+
+cdef inline void _set_tangent(TensorBase t, object value):
+    t._tan = value
+    t._tan_gen = _flags().fw_gen
 
 
 cdef inline TensorBase new_tensor(object data):
@@ -484,7 +510,7 @@ cdef class OpNode(Node):
             t._grad_fn = self
             t._output_nr = k
             t._requires_grad = True
-        t._fw_tangent = tangent
+        _set_tangent(t, tangent)
         return t
 
     cdef object resolve(self, tuple plan, object g, int index, bint tensor_path):
@@ -745,7 +771,7 @@ cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
             raw[i] = t._data
             if t._requires_grad:
                 any_grad = True
-            if t._fw_tangent is not None:
+            if t._tan is not None:
                 any_tangent = True
         else:
             raw[i] = a
@@ -793,7 +819,7 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
     if any_tangent and is_float:
         tangent = compute_jvp(spec, inputs, raw, params, out)
         if tangent is not None:
-            result._fw_tangent = tangent
+            _set_tangent(result, tangent)
             if record:
                 (<OpNode>result._grad_fn).saved_out_tangent = tangent
     return result
@@ -827,7 +853,7 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
         if tangents is not None:
             for k in range(len(outs)):
                 if tangents[k] is not None and spec.diff_outputs[k]:
-                    (<TensorBase>results[k])._fw_tangent = tangents[k]
+                    _set_tangent(<TensorBase>results[k], tangents[k])
     return tuple(results)
 
 
@@ -921,9 +947,9 @@ cdef object compute_jvp(OpSpec spec, tuple inputs, list raw, tuple params, objec
         a = inputs[i]
         if isinstance(a, TensorBase):
             t = <TensorBase>a
-            if t._fw_tangent is not None:
-                tangents[i] = t._fw_tangent
-                tt = t._fw_tangent
+            tt = _live_tangent(t)
+            if tt is not None:
+                tangents[i] = tt
                 if t._requires_grad or (isinstance(tt, TensorBase) and (<TensorBase>tt)._requires_grad):
                     use_tensors = True
     if kind == JVP_NONE:

@@ -51,6 +51,7 @@ class dual_level:
         if state.fw_level != 0:
             raise RuntimeError("Nested forward mode AD is not supported at the moment")
         state.fw_level = 1
+        state.fw_gen += 1          # tangents made in earlier levels are dead from now on
         self._made: list = []
         _LIVE.append(self._made)
         return 0

@@ -31,7 +31,8 @@ MULTILINEAR = "multilinear"   # JVP = sum over inputs of the op with one input's
 ZERO = "zero"                 # derivative is zero: no tangent, no gradient
 
 _JVP_KINDS = {ELEMENTWISE: _core.JVP_ELEMENTWISE, LINEAR: _core.JVP_LINEAR,
-              MULTILINEAR: _core.JVP_MULTILINEAR, ZERO: _core.JVP_NONE, None: _core.JVP_NONE}
+              MULTILINEAR: _core.JVP_MULTILINEAR, ZERO: _core.JVP_NONE,
+              None: _core.JVP_MISSING}  # a differentiable op without a JVP: forward mode raises
 
 #: name -> OpSpec of every registered op (the op table the tests walk).
 OPS: dict[str, _core.OpSpec] = {}

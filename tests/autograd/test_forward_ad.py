@@ -160,3 +160,14 @@ def test_reverse_over_forward_differentiates_the_tangent():
         tan = fwAD.unpack_dual(ad.sin(x) * x).tangent      # (cos x * x + sin x) * w
         tan.sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), np.cos(x0) * x0 + np.sin(x0), rtol=1e-12)
+
+
+def test_tangents_of_a_closed_dual_level_do_not_leak_into_a_later_one():
+    import autodiff.autograd.forward_ad as fwAD
+    with fwAD.dual_level():
+        x = fwAD.make_dual(ad.tensor([1.0, 2.0]), ad.tensor([1.0, 1.0]))
+        y = x * x                  # carries tangent 2x in this level
+    with fwAD.dual_level():
+        assert fwAD.unpack_dual(y * 2).tangent is None
+        w = fwAD.make_dual(ad.tensor([3.0, 4.0]), ad.tensor([1.0, 0.0]))
+        np.testing.assert_allclose(fwAD.unpack_dual(w * y).tangent.numpy(), [1.0, 0.0])
