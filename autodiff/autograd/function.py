@@ -10,7 +10,25 @@ from .. import _core
 
 
 class FunctionCtx:
-    """The ``ctx`` passed to a custom Function's forward, backward and jvp."""
+    """The ``ctx`` passed to a custom Function's forward, backward and jvp.
+
+    >>> import autodiff as ad
+    >>> class Square(ad.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         print(type(ctx).__name__, ctx.needs_input_grad)
+    ...         return 2 * x * grad
+    >>> x = ad.tensor([3.0], requires_grad=True)
+    >>> Square.apply(x).sum().backward()
+    FunctionCtx (True,)
+    >>> x.grad
+    tensor([6.])
+    """
 
     def __init__(self) -> None:
         self.to_save: tuple = ()
@@ -181,7 +199,9 @@ class Function(metaclass=_FunctionMeta):
                     r._requires_grad = True
             del tensor_results
         if fw:
-            tans = cls.jvp(ctx, *[t if t is not None else None for t in tangents])
+            # the user's jvp sees Tensors, as in PyTorch
+            tans = cls.jvp(ctx, *[t if t is None or isinstance(t, _core.TensorBase)
+                                  else _core.make_tensor(np.asarray(t)) for t in tangents])
             tans = (tans,) if not isinstance(tans, tuple) else tans
             for r, tg in zip(results, tans):
                 if isinstance(r, _core.TensorBase) and tg is not None:
@@ -190,7 +210,26 @@ class Function(metaclass=_FunctionMeta):
 
 
 def once_differentiable(fn: Callable) -> Callable:
-    """Mark a ``backward`` as not differentiable again: it runs without recording."""
+    """Mark a ``backward`` as not differentiable again: it runs without recording.
+
+    >>> import autodiff as ad
+    >>> from autodiff.autograd.function import once_differentiable
+    >>> class Exp(ad.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         y = ad.exp(x)
+    ...         ctx.save_for_backward(y)
+    ...         return y
+    ...     @staticmethod
+    ...     @once_differentiable
+    ...     def backward(ctx, grad):
+    ...         (y,) = ctx.saved_tensors
+    ...         return grad * y
+    >>> x = ad.tensor([0.0, 1.0], requires_grad=True)
+    >>> Exp.apply(x).sum().backward()
+    >>> x.grad
+    tensor([1.        , 2.71828183])
+    """
     @functools.wraps(fn)
     def wrapper(ctx: Any, *args: Any) -> Any:
         from .grad_mode import no_grad
