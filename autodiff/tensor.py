@@ -80,7 +80,16 @@ class Tensor(_core.TensorBase):
     # -- state -----------------------------------------------------------------
     @property
     def data(self) -> "Tensor":
-        """A detached Tensor sharing this tensor's memory; assigning replaces the values."""
+        """A detached Tensor sharing this tensor's memory; assigning replaces the values.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> x.data
+        tensor([1., 2.])
+        >>> x.data = ad.tensor([5.0, 6.0])
+        >>> x
+        tensor([5., 6.], requires_grad=True)
+        """
         return _core.make_tensor(self._array())
 
     @data.setter
@@ -127,7 +136,13 @@ class Tensor(_core.TensorBase):
 
     @property
     def requires_grad(self) -> bool:
-        """Whether gradients are computed for this tensor."""
+        """Whether gradients are computed for this tensor.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> x.requires_grad, (x * 2).requires_grad, ad.ones(2).requires_grad
+        (True, True, False)
+        """
         return self._requires_grad
 
     @requires_grad.setter
@@ -154,7 +169,16 @@ class Tensor(_core.TensorBase):
 
     @property
     def retains_grad(self) -> bool:
-        """True for a non-leaf on which ``retain_grad()`` was called."""
+        """True for a non-leaf on which ``retain_grad()`` was called.
+
+        >>> import autodiff as ad
+        >>> h = ad.tensor([1.0], requires_grad=True) * 2
+        >>> h.retains_grad
+        False
+        >>> h.retain_grad()
+        >>> h.retains_grad
+        True
+        """
         return bool(self._retains_grad)
 
     def retain_grad(self) -> None:
@@ -264,46 +288,98 @@ class Tensor(_core.TensorBase):
     # -- array-like ------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        """The shape, as a tuple of ints."""
+        """The shape, as a tuple of ints.
+
+        >>> import autodiff as ad
+        >>> ad.zeros((2, 3)).shape
+        (2, 3)
+        """
         return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        """The NumPy dtype of the data."""
+        """The NumPy dtype of the data (float64 by default, as in NumPy).
+
+        >>> import autodiff as ad
+        >>> import numpy as np
+        >>> ad.tensor([1.0, 2.0]).dtype
+        dtype('float64')
+        >>> ad.ones(2, dtype=np.float32).dtype == np.float32
+        True
+        """
         return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        """Number of dimensions."""
+        """Number of dimensions.
+
+        >>> import autodiff as ad
+        >>> ad.zeros((2, 3)).ndim
+        2
+        """
         return self._data.ndim
 
     def dim(self) -> int:
-        """Number of dimensions (PyTorch spelling)."""
+        """Number of dimensions (PyTorch spelling).
+
+        >>> import autodiff as ad
+        >>> ad.zeros((2, 3)).dim()
+        2
+        """
         return self._data.ndim
 
     def size(self, dim: int | None = None) -> Any:
-        """The shape, or the length of dimension ``dim``."""
+        """The shape, or the length of dimension ``dim``.
+
+        >>> import autodiff as ad
+        >>> t = ad.zeros((2, 3))
+        >>> t.size(), t.size(1), t.size(-1)
+        ((2, 3), 3, 3)
+        """
         if dim is None:
             return self._data.shape
         return self._data.shape[dim]
 
     def numel(self) -> int:
-        """Number of elements."""
+        """Number of elements.
+
+        >>> import autodiff as ad
+        >>> ad.zeros((2, 3)).numel()
+        6
+        """
         return int(self._data.size)
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shares memory; carries no gradient)."""
+        """The underlying array (shares memory; carries no gradient).
+
+        Unlike PyTorch, this works on a tensor that requires grad.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> x.numpy()
+        array([1., 2.])
+        """
         return self._array()
 
     def item(self) -> Any:
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number.
+
+        >>> import autodiff as ad
+        >>> ad.tensor([2.5]).item()
+        2.5
+        """
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
         return self._data.item()
 
     def tolist(self) -> Any:
-        """The data as (nested) Python lists."""
+        """The data as (nested) Python lists.
+
+        >>> import autodiff as ad
+        >>> ad.tensor([[1.0, 2.0], [3.0, 4.0]]).tolist()
+        [[1.0, 2.0], [3.0, 4.0]]
+        """
         return self._data.tolist()
 
     def __len__(self) -> int:
@@ -469,69 +545,166 @@ class Tensor(_core.TensorBase):
 
     # -- in-place methods ----------------------------------------------------
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
-        """In-place ``self += alpha * other``."""
+        """In-place ``self += alpha * other``.
+
+        >>> import autodiff as ad
+        >>> t = ad.tensor([1.0, 2.0])
+        >>> t.add_(ad.tensor([1.0, 1.0]), alpha=10)
+        tensor([11., 12.])
+        """
         return apply_inplace(self, api.add(self, other if alpha == 1 else api.mul(other, alpha)),
                              "add_")
 
     def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
-        """In-place ``self -= alpha * other``."""
+        """In-place ``self -= alpha * other``.
+
+        >>> import autodiff as ad
+        >>> t = ad.tensor([1.0, 2.0])
+        >>> t.sub_(0.5)
+        tensor([0.5, 1.5])
+        """
         return apply_inplace(self, api.sub(self, other if alpha == 1 else api.mul(other, alpha)),
                              "sub_")
 
     def mul_(self, other: Any) -> "Tensor":
-        """In-place ``self *= other``."""
+        """In-place ``self *= other``.
+
+        >>> import autodiff as ad
+        >>> t = ad.tensor([1.0, 2.0])
+        >>> t.mul_(3)
+        tensor([3., 6.])
+        """
         return apply_inplace(self, api.mul(self, other), "mul_")
 
     def div_(self, other: Any) -> "Tensor":
-        """In-place ``self /= other``."""
+        """In-place ``self /= other``.
+
+        >>> import autodiff as ad
+        >>> t = ad.tensor([1.0, 2.0])
+        >>> t.div_(4)
+        tensor([0.25, 0.5 ])
+        """
         return apply_inplace(self, api.div(self, other), "div_")
 
     def zero_(self) -> "Tensor":
-        """Fill with zeros in place."""
+        """Fill with zeros in place.
+
+        >>> import autodiff as ad
+        >>> ad.ones(3).zero_()
+        tensor([0., 0., 0.])
+        """
         return self.fill_(0)
 
     def fill_(self, value: Any) -> "Tensor":
-        """Fill with ``value`` in place (a tensor value keeps its gradient)."""
+        """Fill with ``value`` in place (a tensor value keeps its gradient).
+
+        >>> import autodiff as ad
+        >>> ad.zeros(3).fill_(7.0)
+        tensor([7., 7., 7.])
+        """
         return apply_inplace(self, api.full_like_of(self, value), "fill_")
 
     def copy_(self, src: Any) -> "Tensor":
-        """Copy ``src`` (broadcast) into this tensor in place; gradient flows to ``src``."""
+        """Copy ``src`` (broadcast) into this tensor in place; gradient flows to ``src``.
+
+        >>> import autodiff as ad
+        >>> src = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> t = ad.zeros((2, 2)).copy_(src)
+        >>> t
+        tensor([[1., 2.],
+                [1., 2.]], grad_fn=<CopyBackwards>)
+        >>> t.sum().backward()
+        >>> src.grad
+        tensor([2., 2.])
+        """
         return apply_inplace(self, api.copy_from(self, src), "copy_")
 
     def clone(self) -> "Tensor":
-        """A copy with its own memory; gradient flows back to this tensor."""
+        """A copy with its own memory; gradient flows back to this tensor.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x.clone()
+        >>> y
+        tensor([1., 2.], grad_fn=<CloneBackward0>)
+        >>> (y * y).sum().backward()
+        >>> x.grad
+        tensor([2., 4.])
+        """
         return api.clone(self)
 
     # -- methods shared with the module-level functions ------------------------
     def astype(self, dtype: Any) -> "Tensor":
-        """Cast to ``dtype`` (differentiable between float dtypes)."""
+        """Cast to ``dtype`` (differentiable between float dtypes).
+
+        >>> import autodiff as ad
+        >>> import numpy as np
+        >>> ad.tensor([1.5, 2.5]).astype(np.float32)
+        tensor([1.5, 2.5], dtype=float32)
+        """
         return api.astype(self, dtype)
 
     def double(self) -> "Tensor":
-        """Cast to float64."""
+        """Cast to float64.
+
+        >>> import autodiff as ad
+        >>> ad.tensor([1, 2]).double()
+        tensor([1., 2.])
+        """
         return api.astype(self, np.float64)
 
     def float(self) -> "Tensor":
-        """Cast to float32."""
+        """Cast to float32.
+
+        >>> import autodiff as ad
+        >>> ad.tensor([1.0, 2.0]).float()
+        tensor([1., 2.], dtype=float32)
+        """
         return api.astype(self, np.float32)
 
     @property
     def T(self) -> "Tensor":
-        """The tensor with its axes reversed."""
+        """The tensor with its axes reversed.
+
+        >>> import autodiff as ad
+        >>> ad.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).T
+        tensor([[1., 4.],
+                [2., 5.],
+                [3., 6.]])
+        """
         return api.permute(self, tuple(reversed(range(self._data.ndim))))
 
     def expand(self, *shape: Any) -> "Tensor":
-        """Broadcast to ``shape`` without copying."""
+        """Broadcast to ``shape`` without copying.
+
+        >>> import autodiff as ad
+        >>> ad.tensor([[1.0], [2.0]]).expand(2, 3)
+        tensor([[1., 1., 1.],
+                [2., 2., 2.]])
+        """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return api.broadcast_to(self, shape)
 
     def view(self, *shape: Any) -> "Tensor":
-        """Reshape (alias of ``reshape``)."""
+        """Reshape (alias of ``reshape``); ``-1`` infers one dimension.
+
+        >>> import autodiff as ad
+        >>> ad.arange(6.0).view(2, -1)
+        tensor([[0., 1., 2.],
+                [3., 4., 5.]])
+        """
         return api.reshape(self, *shape)
 
     def reshape(self, *shape: Any) -> "Tensor":
-        """A tensor with the same data and a new shape."""
+        """A tensor with the same data and a new shape.
+
+        >>> import autodiff as ad
+        >>> ad.arange(6.0).reshape(3, 2)
+        tensor([[0., 1.],
+                [2., 3.],
+                [4., 5.]])
+        """
         return api.reshape(self, *shape)
 
     if TYPE_CHECKING:
@@ -663,11 +836,77 @@ def _inplace_through_view(view: Tensor, result: Any) -> Tensor:
     return view
 
 
+# The docstring example of each generated in-place method: (input, arguments, printed
+# result). The results are written out, not computed, so that the doctests check them;
+# a new in-place method without an entry fails tests/test_api_docstrings.py.
+_INPLACE_EXAMPLES: dict[str, tuple[str, str, str]] = {
+    "abs_": ("[-1.5, 2.0]", "", 'tensor([1.5, 2. ])'),
+    "acos_": ("[0.0, 1.0]", "", 'tensor([1.57079633, 0.        ])'),
+    "acosh_": ("[1.0, 2.0]", "", 'tensor([0.       , 1.3169579])'),
+    "arccos_": ("[0.0, 1.0]", "", 'tensor([1.57079633, 0.        ])'),
+    "arccosh_": ("[1.0, 2.0]", "", 'tensor([0.       , 1.3169579])'),
+    "arcsin_": ("[0.0, 1.0]", "", 'tensor([0.        , 1.57079633])'),
+    "arcsinh_": ("[0.0, 1.0]", "", 'tensor([0.        , 0.88137359])'),
+    "arctan_": ("[0.0, 1.0]", "", 'tensor([0.        , 0.78539816])'),
+    "arctanh_": ("[0.0, 0.5]", "", 'tensor([0.        , 0.54930614])'),
+    "asin_": ("[0.0, 1.0]", "", 'tensor([0.        , 1.57079633])'),
+    "asinh_": ("[0.0, 1.0]", "", 'tensor([0.        , 0.88137359])'),
+    "atan_": ("[0.0, 1.0]", "", 'tensor([0.        , 0.78539816])'),
+    "atanh_": ("[0.0, 0.5]", "", 'tensor([0.        , 0.54930614])'),
+    "ceil_": ("[-1.5, 2.5]", "", 'tensor([-1.,  3.])'),
+    "clamp_": ("[-1.5, 0.5, 2.5]", "0.0, 1.0", 'tensor([0. , 0.5, 1. ])'),
+    "clamp_max_": ("[0.5, 2.5]", "1.0", 'tensor([0.5, 1. ])'),
+    "clamp_min_": ("[-1.5, 0.5]", "0.0", 'tensor([0. , 0.5])'),
+    "clip_": ("[-1.5, 0.5, 2.5]", "0.0, 1.0", 'tensor([0. , 0.5, 1. ])'),
+    "cos_": ("[0.0, 1.0]", "", 'tensor([1.        , 0.54030231])'),
+    "cosh_": ("[0.0, 1.0]", "", 'tensor([1.        , 1.54308063])'),
+    "cumprod_": ("[1.0, 2.0, 3.0]", "0", 'tensor([1., 2., 6.])'),
+    "cumsum_": ("[1.0, 2.0, 3.0]", "0", 'tensor([1., 3., 6.])'),
+    "erf_": ("[0.0, 1.0]", "", 'tensor([0.        , 0.84270079])'),
+    "exp_": ("[0.0, 1.0]", "", 'tensor([1.        , 2.71828183])'),
+    "expm1_": ("[0.0, 1.0]", "", 'tensor([0.        , 1.71828183])'),
+    "floor_": ("[-1.5, 2.5]", "", 'tensor([-2.,  2.])'),
+    "floor_divide_": ("[-1.5, 2.5]", "2.0", 'tensor([-1.,  1.])'),
+    "log10_": ("[1.0, 100.0]", "", 'tensor([0., 2.])'),
+    "log1p_": ("[0.0, 1.0]", "", 'tensor([0.        , 0.69314718])'),
+    "log2_": ("[1.0, 8.0]", "", 'tensor([0., 3.])'),
+    "log_": ("[1.0, 2.0]", "", 'tensor([0.        , 0.69314718])'),
+    "neg_": ("[-1.5, 2.0]", "", 'tensor([ 1.5, -2. ])'),
+    "pow_": ("[2.0, 3.0]", "2", 'tensor([4., 9.])'),
+    "reciprocal_": ("[2.0, 4.0]", "", 'tensor([0.5 , 0.25])'),
+    "relu_": ("[-1.5, 2.0]", "", 'tensor([0., 2.])'),
+    "remainder_": ("[-1.5, 2.5]", "2.0", 'tensor([0.5, 0.5])'),
+    "round_": ("[-1.5, 2.5]", "", 'tensor([-2.,  2.])'),
+    "rsqrt_": ("[4.0, 0.25]", "", 'tensor([0.5, 2. ])'),
+    "sigmoid_": ("[0.0, 1.0]", "", 'tensor([0.5       , 0.73105858])'),
+    "sign_": ("[-1.5, 0.0, 2.0]", "", 'tensor([-1.,  0.,  1.])'),
+    "sin_": ("[0.0, 1.0]", "", 'tensor([0.        , 0.84147098])'),
+    "sinh_": ("[0.0, 1.0]", "", 'tensor([0.        , 1.17520119])'),
+    "sqrt_": ("[4.0, 9.0]", "", 'tensor([2., 3.])'),
+    "square_": ("[2.0, 3.0]", "", 'tensor([4., 9.])'),
+    "tan_": ("[0.0, 1.0]", "", 'tensor([0.        , 1.55740772])'),
+    "tanh_": ("[0.0, 1.0]", "", 'tensor([0.        , 0.76159416])'),
+    "tril_": ("[[1.0, 2.0], [3.0, 4.0]]", "", 'tensor([[1., 0.],\n        [3., 4.]])'),
+    "triu_": ("[[1.0, 2.0], [3.0, 4.0]]", "", 'tensor([[1., 2.],\n        [0., 4.]])'),
+    "trunc_": ("[-1.5, 2.5]", "", 'tensor([-1.,  2.])'),
+}
+
+
+def _inplace_doc(name: str, fn: Callable) -> str:
+    doc = f"In-place version of ``{fn.__name__}``: writes the result into self and returns self."
+    example = _INPLACE_EXAMPLES.get(name)
+    if example is None:
+        return doc
+    data, args, result = example
+    return (f"{doc}\n\n>>> import autodiff as ad\n>>> t = ad.tensor({data})\n"
+            f">>> t.{name}({args})\n{result}\n")
+
+
 def _inplace_method(name: str, fn: Callable) -> Callable:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return apply_inplace(self, fn(self, *args, **kwargs), name)
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"In-place version of ``{fn.__name__}``: writes the result into self."
+    method.__doc__ = _inplace_doc(name, fn)
     return method
 
 
@@ -716,3 +955,8 @@ _install_methods()
 _core.set_tensor_class(Tensor)
 _core.set_operator_ops(binary.add.spec, binary.sub.spec, binary.mul.spec, binary.div.spec,
                        elementwise.neg.spec)
+
+# doctest skips classes whose __module__ is not the module it scans (Tensor's is "autodiff")
+# and, scanning ``autodiff``, skips methods defined here: name the class so that the
+# examples of Tensor's own methods and properties run.
+__test__ = {"Tensor": Tensor}

@@ -9,7 +9,27 @@ from .. import _core
 
 
 class GradcheckError(RuntimeError):
-    """Raised by ``gradcheck`` when analytical and numerical derivatives differ."""
+    """Raised by ``gradcheck`` when analytical and numerical derivatives differ.
+
+    A subclass of ``RuntimeError``, as in PyTorch.
+
+    >>> import autodiff as ad
+    >>> class Wrong(ad.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         return x * 2
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         return grad * 3
+    >>> try:
+    ...     ad.autograd.gradcheck(Wrong.apply, (ad.tensor([0.5], requires_grad=True),))
+    ... except ad.autograd.GradcheckError as err:
+    ...     print(err)
+    Jacobian mismatch (backward mode) for output 0 with respect to input 0,
+    numerical:[[2.]]
+    analytical:[[3.]]
+    <BLANKLINE>
+    """
 
 
 def _tuple(x: Any) -> tuple:

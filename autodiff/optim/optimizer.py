@@ -10,7 +10,27 @@ from .. import _core
 
 
 class Optimizer:
-    """Base class: holds ``param_groups`` (dicts with 'params' and hyper-parameters) and ``state``."""
+    """Base class: holds ``param_groups`` (dicts with 'params' and hyper-parameters) and ``state``.
+
+    A subclass passes its defaults to ``__init__`` and implements ``step``:
+
+    >>> import autodiff as ad
+    >>> class PlainSGD(ad.optim.Optimizer):
+    ...     def __init__(self, params, lr):
+    ...         super().__init__(params, dict(lr=lr))
+    ...     def step(self):
+    ...         with ad.no_grad():
+    ...             for group in self.param_groups:
+    ...                 for p in group["params"]:
+    ...                     if p.grad is not None:
+    ...                         p -= group["lr"] * p.grad
+    >>> w = ad.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = PlainSGD([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([0.8, 1.6], requires_grad=True)
+    """
 
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = defaults
