@@ -857,33 +857,72 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
     return tuple(results)
 
 
+cdef inline object _edge_node(OpSpec spec, object a, Py_ssize_t i, bint variadic):
+    """The node gradient flows to through input ``a`` (None: no gradient needed)."""
+    cdef TensorBase t
+    if isinstance(a, TensorBase):
+        t = <TensorBase>a
+        if t._requires_grad and spec.vjp_rules[0 if variadic else i] is not None:
+            if t._grad_fn is not None:
+                return t._grad_fn
+            return get_accumulator(t)
+    return None
+
+
+cdef inline object _shape_of(object a, object r):
+    if isinstance(a, TensorBase):
+        return r.shape
+    if type(r) is float or type(r) is int:
+        return ()
+    return np.shape(r)
+
+
+cdef inline object _dtype_of(object a, object r):
+    if isinstance(a, TensorBase):
+        return r.dtype
+    return None
+
+
 cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object out):
     cdef Py_ssize_t i, j, n = len(inputs)
     cdef OpNode node = OpNode.__new__(spec.node_cls)
-    cdef list nodes = [None] * n, idx = [0] * n
-    cdef list shapes = [None] * n, dtypes = [None] * n
-    cdef list sdata = None, stens = None, svers = None
-    cdef TensorBase t
+    cdef list nodes, sdata = None, stens = None, svers = None
     cdef bint variadic = spec.n_inputs < 0
     cdef bint save, any_var_grad = False
-    for i in range(n):
-        a = inputs[i]
-        r = raw[i]
-        if isinstance(a, TensorBase):
-            t = <TensorBase>a
-            if t._requires_grad and spec.vjp_rules[0 if variadic else i] is not None:
+    cdef object a0, a1, n0, n1
+    # Edges, input shapes and dtypes; the common one- and two-input cases build
+    # their tuples directly (this runs once per recorded op).
+    if n == 1:
+        a0 = inputs[0]
+        n0 = _edge_node(spec, a0, 0, variadic)
+        nodes = [n0]
+        node.next_nodes = (n0,)
+        node.next_indices = ((<TensorBase>a0)._output_nr if n0 is not None else 0,)
+        node.in_shapes = (_shape_of(a0, raw[0]),)
+        node.in_dtypes = (_dtype_of(a0, raw[0]),)
+    elif n == 2:
+        a0 = inputs[0]
+        a1 = inputs[1]
+        n0 = _edge_node(spec, a0, 0, variadic)
+        n1 = _edge_node(spec, a1, 1, variadic)
+        nodes = [n0, n1]
+        node.next_nodes = (n0, n1)
+        node.next_indices = ((<TensorBase>a0)._output_nr if n0 is not None else 0,
+                             (<TensorBase>a1)._output_nr if n1 is not None else 0)
+        node.in_shapes = (_shape_of(a0, raw[0]), _shape_of(a1, raw[1]))
+        node.in_dtypes = (_dtype_of(a0, raw[0]), _dtype_of(a1, raw[1]))
+    else:
+        nodes = [_edge_node(spec, inputs[i], i, variadic) for i in range(n)]
+        node.next_nodes = tuple(nodes)
+        node.next_indices = tuple([(<TensorBase>inputs[i])._output_nr if nodes[i] is not None
+                                   else 0 for i in range(n)])
+        node.in_shapes = tuple([_shape_of(inputs[i], raw[i]) for i in range(n)])
+        node.in_dtypes = tuple([_dtype_of(inputs[i], raw[i]) for i in range(n)])
+    if variadic:
+        for i in range(n):
+            if nodes[i] is not None:
                 any_var_grad = True
-                if t._grad_fn is not None:
-                    nodes[i] = t._grad_fn
-                    idx[i] = t._output_nr
-                else:
-                    nodes[i] = get_accumulator(t)
-            shapes[i] = r.shape
-            dtypes[i] = r.dtype
-        elif type(r) is float or type(r) is int:
-            shapes[i] = ()
-        else:
-            shapes[i] = np.shape(r)
+                break
     # Save an input only if a rule that will run reads it: what is not needed
     # is not kept alive (memory), and not version-checked (in-place ops).
     for i in range(n):
@@ -905,20 +944,16 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
             if isinstance(a, TensorBase):
                 stens[i] = a
                 svers[i] = (<TensorBase>a).vc().value
-    node.next_nodes = tuple(nodes)
-    node.next_indices = tuple(idx)
     node.num_outputs = spec.n_outputs if spec.n_outputs > 0 else 1
     node.spec = spec
     node.params = params
-    node.in_shapes = tuple(shapes)
-    node.in_dtypes = tuple(dtypes)
     if sdata is not None:
         node.saved_data = tuple(sdata)
         node.saved_tensors_ = tuple(stens)
         node.saved_versions = tuple(svers)
     if spec.save_out:
         node.saved_out = out
-    if _flags().anomaly and _anomaly_capture is not None:
+    if _cached_flags.anomaly and _anomaly_capture is not None:
         node._anomaly_trace = _anomaly_capture()
     return node
 
