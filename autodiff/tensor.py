@@ -958,5 +958,8 @@ _core.set_operator_ops(binary.add.spec, binary.sub.spec, binary.mul.spec, binary
 
 # doctest skips classes whose __module__ is not the module it scans (Tensor's is "autodiff")
 # and, scanning ``autodiff``, skips methods defined here: name the class so that the
-# examples of Tensor's own methods and properties run.
+# examples of Tensor's own methods and properties run. doctest never looks inside the
+# compiled core's properties (getset descriptors): their docstrings are listed here too.
 __test__ = {"Tensor": Tensor}
+__test__.update({f"TensorBase.{name}": getattr(_core.TensorBase, name).__doc__ or ""
+                 for name in ("grad_fn", "is_leaf")})
