@@ -1,8 +1,9 @@
 """``python -m benchmarks``: pin threads before NumPy loads its BLAS, then run.
 
 ``--threads N`` sets OMP/OpenBLAS/MKL thread counts and XLA's intra-op
-threads in the environment (inherited by isolated cell subprocesses) and,
-for N = 1, pins the process to one CPU.
+threads in the environment (inherited by isolated cell subprocesses); the
+runner then calls ``torch.set_num_threads(N)``. The process is not pinned to
+a CPU: on a shared machine a pinned process cannot move off a busy core.
 """
 import os
 import sys
@@ -27,8 +28,6 @@ def pin_threads(n: int) -> None:
     xla = os.environ.get("XLA_FLAGS", "")
     os.environ["XLA_FLAGS"] = (f"{xla} --xla_cpu_multi_thread_eigen={'false' if n == 1 else 'true'}"
                                f" intra_op_parallelism_threads={n}").strip()
-    if n == 1 and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
 if __name__ == "__main__":

@@ -43,20 +43,29 @@ def small_mlp(inp: dict) -> Case:
 
 
 def chain(inp: dict) -> Case:
-    """W3: y = sin(y) * y + 0.5 * y, steps times; sum."""
+    """W3: y = sin(y) * y + 0.5 * y, steps times; sum (sin(y) kept for the reverse pass)."""
     x, steps = inp["x"], inp["steps"]
 
     def forward():
-        ys = [x]
+        ys, sines = [x], []
         for _ in range(steps):
             y = ys[-1]
-            ys.append(np.sin(y) * y + 0.5 * y)
-        return ys
+            s = np.sin(y)
+            sines.append(s)
+            out = s * y
+            out += 0.5 * y
+            ys.append(out)
+        return ys, sines
 
-    def backward(ys):
+    def backward(state):
+        ys, sines = state
         g = np.ones_like(x)
-        for y in reversed(ys[:-1]):
-            g = g * (np.cos(y) * y + np.sin(y) + 0.5)
+        for y, s in zip(reversed(ys[:-1]), reversed(sines)):
+            d = np.cos(y)
+            d *= y
+            d += s
+            d += 0.5
+            g *= d
         return [g]
 
     return Case(step=lambda: backward(forward()), forward=forward, backward=backward)
