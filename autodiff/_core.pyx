@@ -200,12 +200,24 @@ cdef class TensorBase:
 
     @property
     def grad_fn(self):
-        """The node that created this tensor (None for leaves)."""
+        """The node that created this tensor (None for leaves).
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> x.grad_fn is None, (x * 2).grad_fn.name()
+        (True, 'MulBackward0')
+        """
         return self._grad_fn
 
     @property
     def is_leaf(self):
-        """True for tensors not produced by a recorded operation."""
+        """True for tensors not produced by a recorded operation.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> x.is_leaf, (x * 2).is_leaf, ad.ones(2).is_leaf
+        (True, False, True)
+        """
         return self._grad_fn is None
 
     @property
@@ -1309,7 +1321,7 @@ cdef object _check_anomaly(Node node, list grads):
         arr = (<TensorBase>g)._data if isinstance(g, TensorBase) else g
         if not np.all(np.isfinite(arr)):
             trace = node._anomaly_trace
-            msg = "Function '%s' returned nan values in its output." % type(node).__name__
+            msg = "Function '%s' returned nan or inf values in its output." % type(node).__name__
             if trace:
                 msg += "\nThe forward call that created it:\n" + trace
             raise RuntimeError(msg)

@@ -1,14 +1,21 @@
 """``detect_anomaly``: NaN/inf produced in backward raises, naming the forward op."""
 from __future__ import annotations
 
+import os
 import traceback
 from typing import Any
 
 from .. import _core
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def _capture() -> str:
-    return "".join(traceback.format_stack()[:-3])
+    """The user's part of the current stack (frames inside autodiff are left out)."""
+    frames = [f for f in traceback.extract_stack()
+              if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR + os.sep)]
+    return "".join(traceback.format_list(frames))
 
 
 _core.set_anomaly_capture(_capture)
@@ -26,7 +33,7 @@ class detect_anomaly:
     ...         y.backward()
     ...     except RuntimeError as err:
     ...         print(str(err).splitlines()[0])
-    Function 'MulBackward0' returned nan values in its output.
+    Function 'MulBackward0' returned nan or inf values in its output.
     """
 
     def __init__(self, check_nan: bool = True) -> None:
@@ -61,7 +68,7 @@ def set_detect_anomaly(mode: bool) -> None:
     ...     (x * ad.tensor([1.0, float("nan")])).sum().backward()
     ... except RuntimeError as err:
     ...     print(str(err).splitlines()[0])
-    Function 'MulBackward0' returned nan values in its output.
+    Function 'MulBackward0' returned nan or inf values in its output.
     >>> ad.autograd.set_detect_anomaly(False)
     """
     _core.thread_state().anomaly = bool(mode)
