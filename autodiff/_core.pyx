@@ -1385,7 +1385,8 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
         input_edges = [edge_of(x) for x in inputs]
         for k in range(len(input_edges)):
             if input_edges[k][0] is None:
-                raise RuntimeError("One of the differentiated Tensors does not require grad")
+                raise RuntimeError("One of the differentiated Tensors (index %d) does not require "
+                                   "grad" % k)
         capture = {}
         for k in range(len(input_edges)):
             capture.setdefault(input_edges[k][0], []).append((input_edges[k][1], k))
@@ -1498,8 +1499,8 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
         if g is None and node not in tasks:
             if not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in "
-                    "the graph. Set allow_unused=True if this is the desired behavior.")
+                    "The differentiated Tensor at index %d appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior." % k)
         elif g is None:
             x = inputs[k]
             shape = (<TensorBase>x)._data.shape
