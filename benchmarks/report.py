@@ -9,7 +9,6 @@ from importlib import metadata
 
 import numpy as np
 
-from .workloads import WORKLOADS
 
 
 def machine() -> dict:
@@ -220,5 +219,3 @@ def plot(results: dict, path: str) -> bool:
     plt.close(fig)
     return True
 
-
-__all__ = ["collect", "table", "write_json", "plot", "machine", "versions", "WORKLOADS"]

@@ -17,7 +17,6 @@ The subprocess receives the reference gradient and checks before timing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
 import subprocess
@@ -25,14 +24,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import traceback
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 
 from . import peers
-from .workloads import BWD, FWD_BWD, WORKLOADS, Workload
+from .workloads import FWD_BWD, WORKLOADS, Workload
 
 RTOL = 1e-6
 SLOW_CALLS = 10  # a first call longer than this many budgets is the only sample

@@ -13,7 +13,7 @@ gradients are returned, so that they can be compared across implementations.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
