@@ -583,6 +583,10 @@ cdef class OpNode(Node):
             else:
                 gi = rule(*self.resolve(plan, g, i, tensor_path))
             if gi is not None:
+                if not tensor_path and isinstance(gi, TensorBase):
+                    # a rule that calls an op returns a Tensor: first-order gradients
+                    # stay raw arrays (the fast path everywhere downstream)
+                    gi = (<TensorBase>gi)._data
                 gi = fit_gradient(gi, self.in_shapes[i], self.in_dtypes[i], batch_ndim)
             result[i] = gi
         return result

@@ -157,6 +157,12 @@ def arctanh(x):
 
 # -- activations ------------------------------------------------------------------
 def _softplus_forward(x, beta, threshold):
+    if type(x) is np.float64:
+        # float64 scalars: the math module is ~10x faster than NumPy's ufunc machinery
+        z = float(x) * beta
+        if z > threshold:
+            return x
+        return np.float64((max(z, 0.0) + math.log1p(math.exp(-abs(z)))) / beta)
     z = x * beta
     # max(z, 0) + log1p(exp(-|z|)): exp of a non-positive number only, so no overflow
     out = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
@@ -168,6 +174,8 @@ def _softplus_forward(x, beta, threshold):
 
 def _softplus_grad(g, x, out, beta, threshold):
     # softplus' = sigmoid(beta x) = 1 - exp(-beta out) = -expm1(-beta out), accurate in both tails
+    if type(out) is np.float64 and type(x) is np.float64:
+        return g * (1.0 if float(x) * beta > threshold else -math.expm1(float(out) * -beta))
     d = -np.expm1(out * -beta)
     if threshold != np.inf:
         d = np.where(x * beta > threshold, 1.0, d)

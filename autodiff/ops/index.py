@@ -10,12 +10,24 @@ def _items(index) -> tuple:
     return index if isinstance(index, tuple) else (index,)
 
 
+_BASIC_TYPES = (int, np.integer, slice)
+
+
+def _is_basic_item(i) -> bool:
+    t = type(i)
+    if t is int or t is slice or i is None or i is Ellipsis:
+        return True
+    return isinstance(i, _BASIC_TYPES) and t is not bool and t is not np.bool_
+
+
 def _is_basic(index) -> bool:
     """Basic indexing (ints, slices, None, Ellipsis) never repeats an element."""
-    items = _items(index)
-    return all(i is None or i is Ellipsis
-               or (isinstance(i, (int, np.integer, slice)) and not isinstance(i, bool))
-               for i in items)
+    if type(index) is tuple:
+        for i in index:
+            if not _is_basic_item(i):
+                return False
+        return True
+    return _is_basic_item(index)
 
 
 # Declared a view (shared version counter, ``_base``) so that an in-place op on a
