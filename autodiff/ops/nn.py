@@ -12,16 +12,21 @@ from ._registry import ELEMENTWISE, defop
 
 
 def _shifted(x, axis):
-    # subtracting the max keeps exp() <= 1; an all -inf row stays -inf without inf - inf
-    m = np.amax(x, axis=axis, keepdims=True)
-    return x - np.where(np.isfinite(m), m, 0.0)
+    # subtracting the max keeps exp() <= 1; an all -inf row stays -inf without inf - inf.
+    # (Forwards see raw arrays: methods skip NumPy's __array_function__ dispatch.)
+    m = x.max(axis=axis, keepdims=True)
+    finite = np.isfinite(m)
+    if not finite.all():
+        m = np.where(finite, m, 0.0)
+    return x - m
 
 
-@defop(vjp={"x": lambda g, out, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True))},
+# .sum(axis=, keepdims=) is a method of both ndarrays and Tensors, and cheaper than np.sum
+@defop(vjp={"x": lambda g, out, axis: out * (g - (g * out).sum(axis=axis, keepdims=True))},
        jvp=ELEMENTWISE, batch_ok=True, node_name="SoftmaxBackward0")
 def softmax(x, axis=-1):
     e = np.exp(_shifted(x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _log_softmax_jvp(t_x, out, axis):
@@ -32,7 +37,7 @@ def _log_softmax_jvp(t_x, out, axis):
        jvp=_log_softmax_jvp, batch_ok=True, node_name="LogSoftmaxBackward0")
 def log_softmax(x, axis=-1):
     z = _shifted(x, axis)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
 # PyTorch clamps each log at -100 so that a probability of exactly 0 or 1 gives a finite
