@@ -779,12 +779,18 @@ cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
     cdef list raw = [None] * n
     cdef bint any_grad = False, any_tangent = False
     cdef TensorBase t
-    cdef object a
+    cdef object a, d
+    cdef bint is_view = spec.view_of >= 0
     for i in range(n):
         a = inputs[i]
         if isinstance(a, TensorBase):
             t = <TensorBase>a
-            raw[i] = t._data
+            d = t._data
+            if not is_view and type(d) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>d) == 0:
+                # a 0-d array enters as a NumPy scalar (an immutable snapshot): scalar
+                # arithmetic is ~10x cheaper; view ops keep the array to share memory
+                d = d[()]
+            raw[i] = d
             if t._requires_grad:
                 any_grad = True
             if t._tan is not None:
