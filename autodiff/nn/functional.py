@@ -18,7 +18,7 @@ from ..ops import nn as _nn_ops
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
     "logsumexp", "mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "linear", "dropout",
+    "binary_cross_entropy_with_logits", "linear", "dropout", "pad",
 ]
 
 
@@ -258,3 +258,14 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
         from ..tensor import apply_inplace
         return apply_inplace(input, out, "dropout_")
     return out
+
+
+def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Any:
+    """Pad with (before, after) pairs from the last dimension back (PyTorch's ``F.pad``).
+
+    >>> import autodiff as ad
+    >>> ad.nn.functional.pad(ad.ones(2), (1, 2))
+    tensor([0., 1., 1., 0., 0.])
+    """
+    from .. import _api_array
+    return _api_array.pad(input, pad, mode, value)
