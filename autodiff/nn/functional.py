@@ -105,6 +105,11 @@ def _weighted_nll(op: str, logp: Any, target: Any, weight: Any, ignore_index: in
     if valid.any() and (safe_t[valid].min() < 0 or safe_t[valid].max() >= n_classes):
         raise IndexError(f"{op}: target {int(safe_t[valid].max())} is out of bounds for "
                          f"{n_classes} classes")
+    if (weight is None and not label_smoothing and logp.ndim == 2
+            and reduction in ("mean", "sum") and bool(valid.all())):
+        # the common case in one node (as PyTorch's NllLossBackward0)
+        from ..ops.nn import nll_rows
+        return nll_rows(logp, t, reduction == "mean")
     # one-hot along the class axis: picks log p[target] with a product and a sum
     shape = [1] * logp.ndim
     shape[ax] = n_classes

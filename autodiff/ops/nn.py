@@ -63,3 +63,32 @@ def binary_cross_entropy(p, y):
         lp = np.maximum(np.log(p), _LOG_FLOOR)
         lq = np.maximum(np.log1p(-p), _LOG_FLOOR)
     return -(y * lp + (1 - y) * lq)
+
+
+# Negative log-likelihood of class indices, mean or sum over a batch of rows: one node
+# instead of the one-hot product, sum and division that the general path records.
+def _picked_onehot(target, shape, dtype):
+    onehot = np.zeros(shape, dtype=dtype)
+    onehot[np.arange(shape[0]), target] = 1.0
+    return onehot
+
+
+def _nll_scale(n, mean):
+    return -1.0 / n if mean else -1.0
+
+
+def _nll_grad(g, logp_shape, logp_dtype, target, mean):
+    # -1 (or -1/n) at each row's target entry, 0 elsewhere; g may carry a batch axis
+    onehot = _picked_onehot(target, logp_shape, logp_dtype)
+    return onehot * (g * _nll_scale(logp_shape[0], mean))[..., None, None]
+
+
+def _nll_jvp(t_logp, logp_shape, logp_dtype, target, mean):
+    onehot = _picked_onehot(target, logp_shape, logp_dtype)
+    return (t_logp * onehot).sum(axis=(-2, -1)) * _nll_scale(logp_shape[0], mean)
+
+
+@defop(vjp={"logp": _nll_grad}, jvp=_nll_jvp, batch_ok=True, node_name="NllLossBackward0")
+def nll_rows(logp, target, mean):
+    picked = logp[np.arange(logp.shape[0]), target]
+    return picked.sum() * _nll_scale(logp.shape[0], mean)

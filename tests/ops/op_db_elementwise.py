@@ -1,4 +1,6 @@
 """Samples of the elementwise, binary, reduction and nn ops (see op_db.py for the format)."""
+import numpy as np
+
 import autodiff as ad
 import autodiff.nn  # noqa: F401  (ad.nn until the package imports it)
 
@@ -116,3 +118,7 @@ add("binary_cross_entropy",
 NON_DIFFERENTIABLE.update({"isnan", "isfinite", "isinf", "logical_not", "logical_and",
                            "logical_or", "logical_xor", "argmax", "argmin", "any", "all",
                            "isclose"})
+
+# fused negative log-likelihood of class indices (cross_entropy's common case)
+add("nll_rows", lambda x: ad.ops.nn.nll_rows(x, np.array([0, 2, 1]), True), (3, 4), id="nll-rows-mean")
+add("nll_rows", lambda x: ad.ops.nn.nll_rows(x, np.array([3, 3, 0]), False), (3, 4), id="nll-rows-sum")
