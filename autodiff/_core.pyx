@@ -15,7 +15,12 @@ import weakref
 import numpy as np
 cimport cython
 cimport numpy as cnp
-from cpython.pythread cimport PyThread_get_thread_ident
+
+cdef extern from "Python.h":
+    ctypedef struct PyThreadState:
+        pass
+    PyThreadState* PyThreadState_Get()
+    unsigned long long PyThreadState_GetID(PyThreadState* tstate)
 
 cnp.import_array()
 
@@ -117,13 +122,14 @@ class _ThreadLocal(threading.local):
 cdef object _tls = _ThreadLocal()
 # The flags of the thread that ran last: under the GIL only one thread runs at a
 # time, so re-reading the thread-local object only when the thread changes is safe.
-cdef unsigned long _cached_tid = 0
+# Threads are told apart by their thread state's id, which is never reused.
+cdef unsigned long long _cached_tid = 0
 cdef Flags _cached_flags = None
 
 
 cdef inline Flags _flags():
     global _cached_tid, _cached_flags
-    cdef unsigned long tid = PyThread_get_thread_ident()
+    cdef unsigned long long tid = PyThreadState_GetID(PyThreadState_Get())
     if tid != _cached_tid or _cached_flags is None:
         _cached_flags = _tls.flags
         _cached_tid = tid
