@@ -380,11 +380,21 @@ cdef class Node:
     def __repr__(self):
         return "<%s object at %#x>" % (type(self).__name__, id(self))
 
-    cpdef list apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+    # The engine calls these C-level virtual methods directly: a cpdef method on a
+    # heap subtype (MulBackward0, ...) would look itself up in Python on every call.
+    cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
         raise NotImplementedError(type(self).__name__)
 
-    cpdef release(self):
+    cdef object _release(self):
         pass
+
+    def apply(self, list grads, bint tensor_path=False, int batch_ndim=0, object needed=None):
+        """Gradients for the node's inputs from the gradients of its outputs."""
+        return self._apply(grads, tensor_path, batch_ndim, needed)
+
+    def release(self):
+        """Free the saved values (what backward does without retain_graph)."""
+        self._release()
 
 
 @cython.no_gc
@@ -392,7 +402,7 @@ cdef class AccumulateGrad(Node):
     """Leaf node: accumulates the incoming gradient into ``variable.grad``."""
     cdef public TensorBase variable
 
-    cpdef list apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+    cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
         return []
 
 
@@ -474,7 +484,7 @@ cdef class OpNode(Node):
     cdef public tuple in_dtypes
     cdef public bint freed
 
-    cpdef release(self):
+    cdef object _release(self):
         self.saved_data = None
         self.saved_tensors_ = None
         self.saved_out = None
@@ -560,7 +570,7 @@ cdef class OpNode(Node):
                 raise RuntimeError("bad plan source %d in %s" % (kind, self.spec.name))
         return args
 
-    cpdef list apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+    cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
         cdef OpSpec spec = self.spec
         cdef Py_ssize_t i, n = len(self.next_nodes)
         cdef list result = [None] * n
@@ -671,29 +681,52 @@ cpdef object sum_to_shape(object g, tuple shape, int batch_ndim):
     return g
 
 
+cdef inline bint _same_shape(cnp.ndarray a, tuple shape):
+    """a.shape == shape without building a.shape's tuple."""
+    cdef int k, nd = cnp.PyArray_NDIM(a)
+    cdef cnp.npy_intp* dims
+    if nd != len(shape):
+        return False
+    dims = cnp.PyArray_DIMS(a)
+    for k in range(nd):
+        if dims[k] != <cnp.npy_intp>shape[k]:
+            return False
+    return True
+
+
 cdef inline object fit_gradient(object g, tuple shape, object dtype, int batch_ndim):
     """Bring a rule's result to its input's shape and dtype (unbroadcast, cast)."""
     cdef tuple gshape
-    if isinstance(g, TensorBase):
-        gshape = (<TensorBase>g)._data.shape
-    elif type(g) is ndarray or isinstance(g, _np_generic):
-        gshape = g.shape
+    cdef object gd
+    if batch_ndim == 0 and type(g) is ndarray:
+        if not _same_shape(<cnp.ndarray>g, shape):
+            g = sum_to_shape(g, shape, 0)
+    elif batch_ndim == 0 and isinstance(g, _np_generic):
+        if len(shape) != 0:
+            g = sum_to_shape(_asarray(g), shape, 0)
     else:
-        g = _asarray(g)
-        gshape = g.shape
-    if batch_ndim == 0:
-        if gshape != shape:
-            if isinstance(g, TensorBase):
-                g = _sum_to_fn(g, shape, 0)
-            else:
-                g = sum_to_shape(g, shape, 0)
-    elif gshape[batch_ndim:] != shape or len(gshape) != batch_ndim + len(shape):
         if isinstance(g, TensorBase):
-            g = _sum_to_fn(g, shape, batch_ndim)
+            gshape = (<TensorBase>g)._data.shape
+        elif type(g) is ndarray or isinstance(g, _np_generic):
+            gshape = g.shape
         else:
-            g = sum_to_shape(g, shape, batch_ndim)
-    if dtype is not None and g.dtype != dtype:
-        g = g.astype(dtype)
+            g = _asarray(g)
+            gshape = g.shape
+        if batch_ndim == 0:
+            if gshape != shape:
+                if isinstance(g, TensorBase):
+                    g = _sum_to_fn(g, shape, 0)
+                else:
+                    g = sum_to_shape(g, shape, 0)
+        elif gshape[batch_ndim:] != shape or len(gshape) != batch_ndim + len(shape):
+            if isinstance(g, TensorBase):
+                g = _sum_to_fn(g, shape, batch_ndim)
+            else:
+                g = sum_to_shape(g, shape, batch_ndim)
+    if dtype is not None:
+        gd = g.dtype
+        if gd is not dtype and gd != dtype:   # dtypes are usually the same singleton
+            g = g.astype(dtype)
     return g
 
 
@@ -711,12 +744,12 @@ cdef class FunctionNode(Node):
     cdef public tuple out_dtypes
     cdef public bint freed
 
-    cpdef release(self):
+    cdef object _release(self):
         self.freed = True
         if self.ctx is not None:
             self.ctx._free_saved()
 
-    cpdef list apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+    cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
         cdef Py_ssize_t i, n = len(self.next_nodes)
         cdef list result = [None] * n
         if self.ctx.materialize_grads:
@@ -1355,7 +1388,7 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
     """
     cdef Flags flags = _flags()
     cdef bint tensor_path = create_graph or flags.fw_level != 0
-    cdef Py_ssize_t i, k, n_roots = len(roots), n_edges
+    cdef Py_ssize_t i, k, n_roots = len(roots), n_edges, sp, rp
     cdef dict tasks = {}          # node -> _NodeTask, for every node reachable from the roots
     cdef list stack = []
     cdef list ready = []
@@ -1382,8 +1415,12 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
             st.node = node
             tasks[node] = st
             stack.append(node)
-    while stack:
-        node = stack.pop()
+    # Stacks are lists used with an explicit top index: popping never shrinks them,
+    # so a long chain does not reallocate the list on every push and pop.
+    sp = len(stack)
+    while sp:
+        sp -= 1
+        node = stack[sp]
         for nxt in node.next_nodes:
             if nxt is None:
                 continue
@@ -1392,7 +1429,11 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
                 nst = _NodeTask.__new__(_NodeTask)
                 nst.node = nxt
                 tasks[nxt] = nst
-                stack.append(nxt)
+                if sp < len(stack):
+                    stack[sp] = nxt
+                else:
+                    stack.append(nxt)
+                sp += 1
             nst.deps += 1
 
     # 2. Which nodes must run when only some inputs are wanted.
@@ -1422,8 +1463,11 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
     flags.grad_enabled = create_graph
     try:
         # 4. Run nodes whose every incoming gradient has arrived.
-        while ready:
-            st = <_NodeTask>ready.pop()
+        rp = len(ready)
+        while rp:
+            rp -= 1
+            st = <_NodeTask>ready[rp]
+            ready[rp] = None
             node = st.node
             grads = [st.g0]
             owned = [st.owned0]
@@ -1483,11 +1527,11 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
                 # a differentiated tensor's own node runs only if it leads to another
                 # input: its saved values must survive (PyTorch does not run it either)
                 continue
-            out_grads = node.apply(grads, tensor_path, batch_ndim, needed)
+            out_grads = node._apply(grads, tensor_path, batch_ndim, needed)
             if flags.anomaly:
                 _check_anomaly(node, out_grads)
             if not retain_graph:
-                node.release()
+                node._release()
             nexts = node.next_nodes
             idxs = node.next_indices
             n_edges = len(out_grads)
@@ -1501,7 +1545,11 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
                     _add_grad(nst, idxs[i], g, _is_owned(g, grads, tensor_path), tensor_path)
                 nst.deps -= 1
                 if nst.deps == 0:
-                    ready.append(nst)
+                    if rp < len(ready):
+                        ready[rp] = nst
+                    else:
+                        ready.append(nst)
+                    rp += 1
     finally:
         flags.grad_enabled = prev_grad
 
