@@ -120,8 +120,10 @@ def matmul(input: Any, other: Any) -> Any:
 
 
 def _unary(op: Any, doc: str) -> Any:
+    spec, dispatch = op.spec, _core.dispatch   # straight to the engine: one Python frame less
+
     def fn(input: Any) -> Any:
-        return op(input)
+        return dispatch(spec, (input,), ())
     fn.__name__ = fn.__qualname__ = op.__name__
     fn.__doc__ = doc
     return fn
