@@ -23,7 +23,6 @@ JVP_MULTILINEAR: Final[int]
 JVP_CUSTOM: Final[int]
 JVP_MISSING: Final[int]
 JVP_ZERO: Final[int]
-DEF_PLAN_G: Final[int]
 PLAN_SOURCES: dict[str, int]
 
 @disjoint_base

@@ -94,18 +94,8 @@ def untracked_subclass(str qualname, base, dict namespace=None):
 
 
 def make_node_class(str name, base):
-    """A subclass of ``base`` named e.g. ``MulBackward0``, whose instances the cyclic
-    GC does not track (a class statement would make them tracked, and a live graph of
-    1e5 nodes then makes every GC pass walk the whole graph)."""
-    cdef PyType_Spec spec
-    qualname = ("autodiff.graph." + name).encode("ascii")
-    _type_names.append(qualname)
-    spec.name = qualname
-    spec.basicsize = (<PyTypeObject*>base).tp_basicsize
-    spec.itemsize = 0
-    spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE
-    spec.slots = _no_slots
-    return PyType_FromSpecWithBases(&spec, (base,))
+    """A node class named e.g. ``MulBackward0``, untracked by the cyclic GC."""
+    return untracked_subclass("autodiff.graph." + name, base)
 
 cdef object ndarray = np.ndarray
 cdef object _asarray = np.asarray
@@ -454,7 +444,6 @@ JVP_MULTILINEAR = 3
 JVP_CUSTOM = 4
 JVP_MISSING = 5      # a differentiable op declared without a JVP rule: forward mode raises
 JVP_ZERO = JVP_NONE  # zero derivative (sign, floor, comparisons): no tangent
-DEF_PLAN_G = 0
 
 # Kinds of argument source in a rule's plan.
 cdef enum:
