@@ -43,7 +43,19 @@ class _GradModeContext:
         return self.__class__.__new__(self.__class__).__init_copy(self)
 
 
-class no_grad(_GradModeContext):
+class _NoParamGradMode(_GradModeContext):
+    """A grad mode that is also usable bare as a decorator (``@ad.no_grad``), as in PyTorch."""
+
+    def __new__(cls, orig_func: Callable[..., Any] | None = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+    def __init__(self, orig_func: Callable[..., Any] | None = None) -> None:
+        super().__init__()
+
+
+class no_grad(_NoParamGradMode):
     """Disable recording: results have ``requires_grad=False`` and no ``grad_fn``.
 
     >>> import autodiff as ad
@@ -56,7 +68,7 @@ class no_grad(_GradModeContext):
     _flag = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamGradMode):
     """Enable recording (inside ``no_grad``).
 
     >>> import autodiff as ad

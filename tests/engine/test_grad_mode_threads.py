@@ -132,3 +132,19 @@ def test_backward_on_independent_threads():
         expect = np.cos(xv) * xv ** 2 + 2 * xv * np.sin(xv) + 0.1 * k * np.exp(0.1 * xv)
         np.testing.assert_allclose(g, expect, rtol=1e-12)
         np.testing.assert_allclose(g2, 2 * k * xv)
+
+
+def test_no_grad_and_enable_grad_work_as_bare_decorators():
+    x = ad.ones(2, requires_grad=True)
+
+    @ad.no_grad
+    def double(a):
+        return a * 2
+
+    @ad.enable_grad
+    def triple(a):
+        return a * 3
+
+    assert double(x).requires_grad is False and double.__name__ == "double"
+    with ad.no_grad():
+        assert triple(x).requires_grad is True
