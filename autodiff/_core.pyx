@@ -1020,7 +1020,7 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
         node.saved_versions = tuple(svers)
     if spec.save_out:
         node.saved_out = out
-    if _cached_flags.anomaly and _anomaly_capture is not None:
+    if _flags().anomaly and _anomaly_capture is not None:
         node._anomaly_trace = _anomaly_capture()
     return node
 
