@@ -279,18 +279,27 @@ cdef class TensorBase:
     def __neg__(self):
         return dispatch(_OP_NEG, (self,), ())
 
+    def __matmul__(self, other):
+        return dispatch(_OP_MATMUL, (self, _operand(other)), ())
+
+    def __rmatmul__(self, other):
+        return dispatch(_OP_MATMUL, (_operand(other), self), ())
+
     @property
     def _version_value(self):
         return 0 if self._vc is None else self._vc.value
 
 
 cdef OpSpec _OP_ADD = None, _OP_SUB = None, _OP_MUL = None, _OP_DIV = None, _OP_NEG = None
+cdef OpSpec _OP_MATMUL = None
 
 
-def set_operator_ops(OpSpec add, OpSpec sub, OpSpec mul, OpSpec div, OpSpec neg):
-    """Register the ops behind ``+ - * /`` and unary ``-`` on tensors."""
-    global _OP_ADD, _OP_SUB, _OP_MUL, _OP_DIV, _OP_NEG
+def set_operator_ops(OpSpec add, OpSpec sub, OpSpec mul, OpSpec div, OpSpec neg,
+                     OpSpec matmul=None):
+    """Register the ops behind ``+ - * / @`` and unary ``-`` on tensors."""
+    global _OP_ADD, _OP_SUB, _OP_MUL, _OP_DIV, _OP_NEG, _OP_MATMUL
     _OP_ADD, _OP_SUB, _OP_MUL, _OP_DIV, _OP_NEG = add, sub, mul, div, neg
+    _OP_MATMUL = matmul
 
 
 cdef inline object _operand(object x):

@@ -14,7 +14,7 @@ import numpy as np
 from . import _core
 from . import _api as api
 from . import _api_array
-from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise
+from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise, linalg
 from .ops.binary import where
 
 _FLOAT_KINDS = "fc"
@@ -476,12 +476,6 @@ class Tensor(_core.TensorBase):
 
     def __rpow__(self, other: Any) -> "Tensor":
         return api.pow(other, self)
-
-    def __matmul__(self, other: Any) -> "Tensor":
-        return api.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> "Tensor":
-        return api.matmul(other, self)
 
     def __floordiv__(self, other: Any) -> "Tensor":
         return _late("floor_divide")(self, other)
@@ -954,7 +948,7 @@ Tensor = _core.untracked_subclass("autodiff.Tensor", _core.TensorBase,  # type: 
 _install_methods()
 _core.set_tensor_class(Tensor)
 _core.set_operator_ops(binary.add.spec, binary.sub.spec, binary.mul.spec, binary.div.spec,
-                       elementwise.neg.spec)
+                       elementwise.neg.spec, linalg.matmul.spec)
 
 # doctest skips classes whose __module__ is not the module it scans (Tensor's is "autodiff")
 # and, scanning ``autodiff``, skips methods defined here: name the class so that the
