@@ -57,6 +57,15 @@ class Optimizer:
             group.setdefault(k, v)
         self.param_groups.append(group)
 
+    @staticmethod
+    def _evaluate(closure: Any) -> Any:
+        """Run ``step``'s optional closure (which recomputes the loss) with grad enabled."""
+        if closure is None:
+            return None
+        from ..autograd.grad_mode import enable_grad
+        with enable_grad():
+            return closure()
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, else to zeros)."""
         for group in self.param_groups:
