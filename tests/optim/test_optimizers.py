@@ -173,3 +173,20 @@ def test_optimizer_rejects_non_leaf_and_bad_hyper_parameters():
         ad.optim.SGD([x], lr=0.1, nesterov=True)
     with pytest.raises(ValueError):
         ad.optim.Adam([x], betas=(1.0, 0.9))
+
+
+def test_step_with_closure_recomputes_the_loss_with_grad_enabled():
+    import autodiff as ad
+    x = ad.tensor(3.0, requires_grad=True)
+    opt = ad.optim.SGD([x], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (x - 1.0) ** 2
+        loss.backward()
+        return loss
+
+    with ad.no_grad():          # step's closure still records: grad is enabled inside
+        loss = opt.step(closure)
+    assert loss.item() == 4.0
+    assert abs(x.item() - (3.0 - 0.1 * 4.0)) < 1e-12
