@@ -134,6 +134,7 @@ class OpSpec:
     batch_ok: bool
     view_of: int
     module_func: Callable[..., Any] | None
+    node_variant: Any
 
 @disjoint_base
 class OpNode(Node):

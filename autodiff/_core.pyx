@@ -441,6 +441,7 @@ cdef class OpSpec:
     cdef public bint batch_ok          # rules accept leading batch axes on g/tangents
     cdef public int view_of            # -1, or index of the input the output is a view of
     cdef public object module_func
+    cdef public object node_variant    # None, or (raw inputs, params) -> node class or None
 
     def __repr__(self):
         return "<op %s>" % self.name
@@ -961,7 +962,11 @@ cdef inline object _dtype_of(object a, object r):
 
 cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object out):
     cdef Py_ssize_t i, j, n = len(inputs)
-    cdef OpNode node = <OpNode>_new_instance(spec.node_cls)
+    cdef object cls = spec.node_cls
+    if spec.node_variant is not None:
+        # PyTorch names some nodes by how the op was called (SumBackward1 for a sum over dims)
+        cls = spec.node_variant(raw, params) or cls
+    cdef OpNode node = <OpNode>_new_instance(cls)
     cdef list nodes, sdata = None, stens = None, svers = None
     cdef bint variadic = spec.n_inputs < 0
     cdef bint save, any_var_grad = False

@@ -116,7 +116,8 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
           nondiff_inputs: tuple[str, ...] = (), variadic: bool = False,
           outputs: int = 0, diff_outputs: tuple[bool, ...] | None = None,
           batch_ok: bool = False, view: bool = False,
-          differentiable: bool = True) -> Callable[[Callable], Callable]:
+          differentiable: bool = True,
+          node_names: Callable[..., str | None] | None = None) -> Callable[[Callable], Callable]:
     """Declare an op from its forward (the decorated function) and its rules.
 
     ``vjp`` maps each differentiable input to its rule (None: no gradient).
@@ -126,6 +127,8 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
     first argument is a sequence of tensors. ``outputs=k``: the forward returns
     a tuple of k arrays. ``batch_ok``: the rules accept leading batch axes on
     g/tangents. ``view``: the output is a view of the first input.
+    ``node_names(raw_inputs, params)`` may name the node after how the op was called
+    (PyTorch's ``SumBackward1`` for a sum over dims); None keeps ``node_name``.
     """
     vjp = dict(vjp or {})
 
@@ -172,6 +175,17 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         spec.view_of = 0 if view else -1
         wrapper = _make_wrapper(op, fn, input_names, params, variadic, spec)
         spec.module_func = wrapper
+        if node_names is not None:
+            classes: dict[str, Any] = {}
+
+            def variant(raw: list, params: tuple) -> Any:
+                name = node_names(raw, params)
+                if name is None:
+                    return None
+                if name not in classes:
+                    classes[name] = _core.make_node_class(name, _core.OpNode)
+                return classes[name]
+            spec.node_variant = variant
         if op in OPS:
             raise TypeError(f"op {op!r} is declared twice")
         OPS[op] = spec

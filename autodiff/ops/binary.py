@@ -44,7 +44,16 @@ def _pow_grad_exponent(g, x, y, out):
     return g * (out * np.log(safe_x))
 
 
-@defop(vjp={"x": _pow_grad_base, "y": _pow_grad_exponent}, jvp=ELEMENTWISE, batch_ok=True)
+def _pow_node_name(raw, params):
+    # PyTorch: PowBackward0 for a number exponent, 1 for a tensor one, 2 for a number base.
+    # Exact types: a 0-d tensor's value arrives as np.float64, a subclass of float.
+    if type(raw[0]) in (int, float):
+        return "PowBackward2"
+    return None if type(raw[1]) in (int, float) else "PowBackward1"
+
+
+@defop(vjp={"x": _pow_grad_base, "y": _pow_grad_exponent}, jvp=ELEMENTWISE, batch_ok=True,
+       node_names=_pow_node_name)
 def pow(x, y):
     return x ** y
 

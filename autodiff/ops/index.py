@@ -33,8 +33,24 @@ def _is_basic(index) -> bool:
 # Declared a view (shared version counter, ``_base``) so that an in-place op on a
 # basic slice is seen by autograd; advanced indexing copies and its public
 # wrapper gives the result its own counter.
+def _getitem_node_name(raw, params):
+    # PyTorch's names: SliceBackward0 for a partial slice, SelectBackward0 for an int,
+    # UnsqueezeBackward0 for None alone, IndexBackward0 for advanced indexing
+    index = params[0]
+    if not _is_basic(index):
+        return None
+    items = _items(index)
+    if any(type(i) is slice and i != slice(None) for i in items):
+        return "SliceBackward0"
+    if any(i is not None and i is not Ellipsis and type(i) is not slice for i in items):
+        return "SelectBackward0"
+    if any(i is None for i in items):
+        return "UnsqueezeBackward0"
+    return "SliceBackward0"
+
+
 @defop(vjp={"x": lambda g, x_shape, index: index_add_into_zeros(g, x_shape, index)},
-       jvp=LINEAR, view=True, node_name="IndexBackward0")
+       jvp=LINEAR, view=True, node_name="IndexBackward0", node_names=_getitem_node_name)
 def getitem(x, index):
     if _is_basic(index) and not any(i is Ellipsis for i in _items(index)):
         # x[0] would give a NumPy scalar (a copy); x[0, ...] is a 0-d view

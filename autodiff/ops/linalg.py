@@ -27,8 +27,22 @@ def _matmul_grad_y(g, x, y):
     return x.swapaxes(-1, -2) @ g
 
 
+def _matmul_node_name(raw, params):
+    # PyTorch names matmul's node after the kernel it dispatched to
+    nx, ny = np.ndim(raw[0]), np.ndim(raw[1])
+    if nx == 2 and ny == 2:
+        return None
+    if nx == 1 and ny == 1:
+        return "DotBackward0"
+    if nx == 2 and ny == 1:
+        return "MvBackward0"
+    if nx == 1 and ny == 2:
+        return "SqueezeBackward4"
+    return "UnsafeViewBackward0"
+
+
 @defop(vjp={"x": _matmul_grad_x, "y": _matmul_grad_y}, jvp=MULTILINEAR, batch_ok=True,
-       node_name="MmBackward0")
+       node_name="MmBackward0", node_names=_matmul_node_name)
 def matmul(x, y):
     return np.matmul(x, y)
 

@@ -13,15 +13,20 @@ from ._registry import LINEAR, defop
 from ._util import expand_reduced, normalize_axes, reduced_count
 
 
+def _over_dims(name):
+    # PyTorch: SumBackward0 for a full reduction, SumBackward1 over given dims
+    return lambda raw, params: None if params[0] is None else name
+
+
 @defop(vjp={"x": lambda g, x_shape, axis, keepdims: expand_reduced(g, x_shape, axis, keepdims)},
-       jvp=LINEAR, batch_ok=True)
+       jvp=LINEAR, batch_ok=True, node_names=_over_dims("SumBackward1"))
 def sum(x, axis=None, keepdims=False):
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
 @defop(vjp={"x": lambda g, x_shape, axis, keepdims:
             expand_reduced(g, x_shape, axis, keepdims) / reduced_count(x_shape, axis)},
-       jvp=LINEAR, batch_ok=True)
+       jvp=LINEAR, batch_ok=True, node_names=_over_dims("MeanBackward1"))
 def mean(x, axis=None, keepdims=False):
     return np.mean(x, axis=axis, keepdims=keepdims)
 

@@ -12,10 +12,18 @@ from autodiff.autograd.function import once_differentiable
     (lambda x, y: x * y, "MulBackward0"),
     (lambda x, y: x - y, "SubBackward0"),
     (lambda x, y: x / y, "DivBackward0"),
-    (lambda x, y: x ** y, "PowBackward0"),
-    (lambda x, y: x ** 2, "PowBackward0"),
+    (lambda x, y: x ** y, "PowBackward1"),        # tensor exponent
+    (lambda x, y: x ** 2, "PowBackward0"),        # number exponent
+    (lambda x, y: 2.0 ** x, "PowBackward2"),      # number base
     (lambda x, y: ad.sum(x), "SumBackward0"),
+    (lambda x, y: ad.sum(x, dim=0), "SumBackward1"),
     (lambda x, y: ad.mean(x), "MeanBackward0"),
+    (lambda x, y: ad.mean(x, 0), "MeanBackward1"),
+    (lambda x, y: x @ y, "DotBackward0"),
+    (lambda x, y: x[0], "SelectBackward0"),
+    (lambda x, y: x[1:], "SliceBackward0"),
+    (lambda x, y: x[[0, 0]], "IndexBackward0"),
+    (lambda x, y: x[None], "UnsqueezeBackward0"),
     (lambda x, y: ad.exp(x), "ExpBackward0"),
     (lambda x, y: ad.log(x), "LogBackward0"),
     (lambda x, y: ad.sin(x), "SinBackward0"),
