@@ -90,7 +90,8 @@ def _prod_jvp(t_x, x, axis, keepdims):
     return np.sum(_prod_others(x, axis) * t_x, axis=axis, keepdims=keepdims)
 
 
-@defop(vjp={"x": _prod_grad}, jvp=_prod_jvp, batch_ok=True)
+@defop(vjp={"x": _prod_grad}, jvp=_prod_jvp, batch_ok=True,
+       node_names=_over_dims("ProdBackward1"))
 def prod(x, axis=None, keepdims=False):
     return np.prod(x, axis=axis, keepdims=keepdims)
 
@@ -216,7 +217,7 @@ def _norm_partial(x, out, axis, p):
     return np.where(a == 0, 0.0, np.sign(x) * (safe_a / safe_out) ** (p - 1))
 
 
-@_partial_reduction(_norm_partial)
+@_partial_reduction(_norm_partial, node_name="LinalgVectorNormBackward0")
 def norm(x, axis=None, keepdims=False, p=2):
     return _norm_forward(x, axis, keepdims, p)
 
