@@ -859,8 +859,9 @@ cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
             out = spec.forward(*raw, *params)
     except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
         raise type(exc)("%s: %s" % (spec.name, exc)) from None
-    cdef bint record = any_grad and spec.differentiable and _flags().grad_enabled
-    if any_tangent and (_flags().fw_level == 0 or _flags().fw_suspended):
+    cdef Flags fl = _flags()      # this thread's flags (the cache may have moved on)
+    cdef bint record = any_grad and spec.differentiable and fl.grad_enabled
+    if any_tangent and (fl.fw_level == 0 or fl.fw_suspended):
         any_tangent = False
     if spec.n_outputs == 0:
         return _finish_single(spec, inputs, raw, params, out, record, any_tangent)
