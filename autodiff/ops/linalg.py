@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import MULTILINEAR, defop
+from .reduce import _norm_forward
 from ._util import call_op, is_tensor
 
 
@@ -248,18 +249,7 @@ def eigh(x):
 
 # -- norms ---------------------------------------------------------------------
 def _vnorm_forward(x, ord, axis, keepdims):
-    ax = np.abs(x)
-    if ord == 2:
-        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
-    if ord == np.inf:
-        return np.max(ax, axis=axis, keepdims=keepdims)
-    if ord == -np.inf:
-        return np.min(ax, axis=axis, keepdims=keepdims)
-    if ord == 0:
-        return np.sum(x != 0, axis=axis, keepdims=keepdims).astype(np.result_type(x))
-    if ord == 1:
-        return np.sum(ax, axis=axis, keepdims=keepdims)
-    return np.power(np.sum(np.power(ax, ord), axis=axis, keepdims=keepdims), 1.0 / ord)
+    return _norm_forward(x, axis, keepdims, ord)   # the same vector norm as Tensor.norm
 
 
 def _vnorm_direction(x, out, ord, axis, keepdims):
