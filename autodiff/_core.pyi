@@ -115,6 +115,9 @@ class Node:
 class AccumulateGrad(Node):
     variable: TensorBase
 
+# op name -> code of its float64-scalar kernel in the core
+SCALAR_OPS: dict[str, int]
+
 @disjoint_base
 class OpSpec:
     name: str
@@ -135,6 +138,7 @@ class OpSpec:
     view_of: int
     module_func: Callable[..., Any] | None
     node_variant: Any
+    scalar_op: int
 
 @disjoint_base
 class OpNode(Node):
@@ -142,7 +146,8 @@ class OpNode(Node):
     saved_data: tuple[Any, ...] | None
     saved_tensors_: tuple[TensorBase | None, ...] | None
     saved_versions: tuple[int, ...] | None
-    saved_out: Any
+    @property
+    def saved_out(self) -> Any: ...
     saved_out_tangent: Any
     saved_out_vcs: tuple[VersionCounter, ...] | None
     saved_out_versions: tuple[int, ...] | None

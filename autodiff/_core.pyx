@@ -35,6 +35,25 @@ cdef extern from *:
 
 SOURCE_HASH = AD_SOURCE_HASH.decode("ascii")
 
+# float64 NumPy scalars (np.float64) made and read in C: the values of 0-d results.
+cdef extern from *:
+    """
+    static inline PyObject* ad_f64_new(double v) {
+        PyObject* o = PyDoubleArrType_Type.tp_alloc(&PyDoubleArrType_Type, 0);
+        if (o) PyArrayScalar_VAL(o, Double) = v;
+        return o;
+    }
+    static inline int ad_is_f64(PyObject* o) { return Py_TYPE(o) == &PyDoubleArrType_Type; }
+    static inline double ad_f64_val(PyObject* o) { return PyArrayScalar_VAL(o, Double); }
+    """
+    object _f64_new "ad_f64_new"(double v)
+    bint _is_f64 "ad_is_f64"(object o)
+    double _f64_val "ad_f64_val"(object o)
+
+from libc.math cimport sin, cos, exp, log, tanh, sqrt, expm1, log1p, fabs
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+
 cdef extern from "Python.h":
     ctypedef struct PyType_Slot:
         int slot
@@ -442,6 +461,7 @@ cdef class OpSpec:
     cdef public int view_of            # -1, or index of the input the output is a view of
     cdef public object module_func
     cdef public object node_variant    # None, or (raw inputs, params) -> node class or None
+    cdef public int scalar_op          # SC_* code of its float64-scalar kernel, 0: none
 
     def __repr__(self):
         return "<op %s>" % self.name
@@ -488,10 +508,10 @@ cdef str _freed_message(str name):
 cdef class OpNode(Node):
     """Backward node of a registered op; its class is named e.g. ``MulBackward0``."""
     cdef public OpSpec spec
-    cdef public tuple saved_data       # per input: raw array (or None if not saved)
-    cdef public tuple saved_tensors_   # per input: Tensor object (or None)
-    cdef public tuple saved_versions
-    cdef public object saved_out
+    cdef tuple _sdata                  # per input: raw array (or None if not saved)
+    cdef tuple _stens                  # per input: Tensor object (or None)
+    cdef tuple _svers                  # per input: its version when saved
+    cdef object _sout
     cdef public object saved_out_tangent
     cdef public object saved_out_vcs     # version counters of the outputs, when out is saved
     cdef public tuple saved_out_versions
@@ -499,11 +519,159 @@ cdef class OpNode(Node):
     cdef public tuple in_shapes
     cdef public tuple in_dtypes
     cdef public bint freed
+    # A node recorded by the float64-scalar fast path keeps its inputs as C doubles
+    # and fills the generic fields above only when something needs them.
+    cdef int scalar_op
+    cdef double sx0, sx1, sout
+    cdef tuple s_inputs                # the op's inputs, when a rule reads one
+    cdef double s_thr                  # softplus's threshold
+    cdef int s_mask                    # bit i: input i is a tensor (else a Python number)
+    cdef long sver0, sver1             # their versions when recorded
+
+    @property
+    def saved_data(self):
+        self._materialize()
+        return self._sdata
+
+    @saved_data.setter
+    def saved_data(self, value):
+        self._materialize()
+        self._sdata = value
+
+    @property
+    def saved_tensors_(self):
+        self._materialize()
+        return self._stens
+
+    @saved_tensors_.setter
+    def saved_tensors_(self, value):
+        self._materialize()
+        self._stens = value
+
+    @property
+    def saved_versions(self):
+        self._materialize()
+        return self._svers
+
+    @saved_versions.setter
+    def saved_versions(self, value):
+        self._materialize()
+        self._svers = value
+
+    @property
+    def saved_out(self):
+        self._materialize()
+        return self._sout
+
+    cdef void _materialize(self):
+        """Fill the generic fields of a node recorded by the scalar fast path."""
+        cdef OpSpec spec = self.spec
+        cdef Py_ssize_t i, j, n
+        cdef list sdata, stens, svers, dtypes
+        cdef bint save, any_saved
+        if self.scalar_op == 0:
+            return
+        self.scalar_op = 0
+        n = len(self.next_nodes)
+        self.in_shapes = _SCALAR_SHAPES[n]
+        dtypes = [None] * n
+        sdata = [None] * n
+        stens = [None] * n
+        svers = [0] * n
+        any_saved = False
+        for i in range(n):
+            if self.s_mask & (1 << i):
+                dtypes[i] = _F64_DTYPE
+        for i in range(n):
+            save = False
+            for j in spec.needed_by[i]:
+                if self.next_nodes[j] is not None:
+                    save = True
+            if save and self.s_inputs is not None:
+                a = self.s_inputs[i]
+                if isinstance(a, TensorBase):
+                    sdata[i] = _f64_new(self.sx0 if i == 0 else self.sx1)
+                    stens[i] = a
+                    svers[i] = self.sver0 if i == 0 else self.sver1
+                else:
+                    sdata[i] = a
+                any_saved = True
+        self.in_dtypes = tuple(dtypes)
+        if any_saved and not self.freed:
+            self._sdata = tuple(sdata)
+            self._stens = tuple(stens)
+            self._svers = tuple(svers)
+        if spec.save_out and not self.freed:
+            self._sout = _f64_new(self.sout)
+        self.s_inputs = None
+
+    cdef object _scalar_apply(self, object g, object needed):
+        """First-order backward of a scalar-path node, on C doubles."""
+        cdef double gd, d0 = 0.0, d1 = 0.0, x = self.sx0, y = self.sx1, out = self.sout, z
+        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef TensorBase t
+        cdef list result
+        if _is_f64(g):
+            gd = _f64_val(g)
+        else:
+            gd = (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0]
+        if self.freed:
+            raise RuntimeError(_freed_message(type(self).__name__))
+        if self.s_inputs is not None:
+            # a saved input changed in place: the generic path raises the full message
+            for i in range(n):
+                if isinstance(self.s_inputs[i], TensorBase):
+                    t = <TensorBase>self.s_inputs[i]
+                    if (0 if t._vc is None else t._vc.value) != (self.sver0 if i == 0 else self.sver1):
+                        return None
+        if self.saved_out_vcs is not None:
+            if (<VersionCounter>self.saved_out_vcs[0]).value != self.saved_out_versions[0]:
+                return None
+        op = self.scalar_op
+        if op == SC_ADD:
+            d0 = gd; d1 = gd
+        elif op == SC_SUB:
+            d0 = gd; d1 = -gd
+        elif op == SC_MUL:
+            d0 = gd * y; d1 = gd * x
+        elif op == SC_DIV:
+            d0 = gd / y; d1 = -gd * out / y
+        elif op == SC_NEG:
+            d0 = -gd
+        elif op == SC_SIN:
+            d0 = gd * cos(x)
+        elif op == SC_COS:
+            d0 = -gd * sin(x)
+        elif op == SC_EXP:
+            d0 = gd * out
+        elif op == SC_LOG:
+            d0 = gd / x
+        elif op == SC_TANH:
+            d0 = gd * (1.0 - out * out)
+        elif op == SC_SIGMOID:
+            d0 = gd * (out * (1.0 - out))
+        elif op == SC_SQRT:
+            d0 = gd / (out * 2.0)
+        elif op == SC_SOFTPLUS:
+            # params (beta, threshold): x is sx0, beta sx1, threshold in s_thr
+            z = x * y
+            d0 = gd * (1.0 if z > self.s_thr else -expm1(out * -y))
+        if n == 1:
+            if needed is not None and self.next_nodes[0] not in needed:
+                return [None]
+            return [_f64_new(d0)]
+        result = [None, None]
+        if self.next_nodes[0] is not None and (needed is None or self.next_nodes[0] in needed):
+            result[0] = _f64_new(d0)
+        if self.next_nodes[1] is not None and (needed is None or self.next_nodes[1] in needed):
+            result[1] = _f64_new(d1)
+        return result
 
     cdef object _release(self):
-        self.saved_data = None
-        self.saved_tensors_ = None
-        self.saved_out = None
+        self._sdata = None
+        self._stens = None
+        self._sout = None
+        self.s_inputs = None
         self.saved_out_tangent = None
         self.freed = True
 
@@ -511,17 +679,17 @@ cdef class OpNode(Node):
         cdef TensorBase t
         if self.freed:
             raise RuntimeError(_freed_message(type(self).__name__))
-        t = self.saved_tensors_[i]
-        if t is not None and t.vc().value != self.saved_versions[i]:
+        t = self._stens[i]
+        if t is not None and t.vc().value != self._svers[i]:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been "
                 "modified by an inplace operation: [Tensor of shape %s and dtype %s] "
                 "is at version %d; expected version %d instead. It was saved by %s "
                 "(op %s)." % (tuple(t._data.shape), t._data.dtype, t.vc().value,
-                              self.saved_versions[i], type(self).__name__, self.spec.name))
+                              self._svers[i], type(self).__name__, self.spec.name))
         if tensor_path and t is not None:
             return t
-        return self.saved_data[i]
+        return self._sdata[i]
 
     cdef object unpack_out(self, bint tensor_path):
         cdef TensorBase t
@@ -539,14 +707,14 @@ cdef class OpNode(Node):
                            (<VersionCounter>self.saved_out_vcs[k]).value,
                            self.saved_out_versions[k]))
         if not tensor_path:
-            return self.saved_out
+            return self._sout
         # Rebuild the output as a tensor whose grad_fn is this node, so that a
         # rule using ``out`` is differentiated through this node again.
         if self.spec.n_outputs == 0:
-            return self._rebuilt_output(self.saved_out, 0, self.saved_out_tangent)
-        tangents = self.saved_out_tangent or (None,) * len(self.saved_out)
+            return self._rebuilt_output(self._sout, 0, self.saved_out_tangent)
+        tangents = self.saved_out_tangent or (None,) * len(self._sout)
         return tuple([self._rebuilt_output(o, k, tangents[k])
-                      for k, o in enumerate(self.saved_out)])
+                      for k, o in enumerate(self._sout)])
 
     cdef TensorBase _rebuilt_output(self, object data, int k, object tangent):
         cdef TensorBase t = new_tensor(data)
@@ -592,6 +760,15 @@ cdef class OpNode(Node):
         cdef list result = [None] * n
         cdef object g, gi, nxt, rule
         cdef int variadic = spec.n_inputs < 0
+        if self.scalar_op != 0:
+            g = grads[0]
+            if g is None:
+                return result
+            if not tensor_path and batch_ndim == 0 and _is_f64_value(g):
+                fast = self._scalar_apply(g, needed)
+                if fast is not None:
+                    return <list>fast
+            self._materialize()
         if spec.n_outputs == 0:
             g = grads[0]
             if g is None:
@@ -828,8 +1005,193 @@ def set_anomaly_capture(fn):
     _anomaly_capture = fn
 
 
+# ---------------------------------------------------------------------------
+# The float64-scalar fast path: ops on 0-d float64 tensors (and Python numbers)
+# computed on C doubles, recorded with the doubles their backward needs. The
+# formulas are the same as the rules in autodiff/ops (same operations in the
+# same order, so the same bits); anything else takes the generic path.
+# ---------------------------------------------------------------------------
+
+cdef enum:
+    SC_NONE = 0
+    SC_ADD
+    SC_SUB
+    SC_MUL
+    SC_DIV
+    SC_NEG
+    SC_SIN
+    SC_COS
+    SC_EXP
+    SC_LOG
+    SC_TANH
+    SC_SIGMOID
+    SC_SQRT
+    SC_SOFTPLUS
+
+SCALAR_OPS = {"add": SC_ADD, "sub": SC_SUB, "mul": SC_MUL, "div": SC_DIV, "neg": SC_NEG,
+              "sin": SC_SIN, "cos": SC_COS, "exp": SC_EXP, "log": SC_LOG, "tanh": SC_TANH,
+              "sigmoid": SC_SIGMOID, "sqrt": SC_SQRT, "softplus": SC_SOFTPLUS}
+
+cdef object _F64_DTYPE = np.dtype(np.float64)
+cdef tuple _SCALAR_SHAPES = ((), ((),), ((), ()))
+
+
+cdef inline bint _is_f64_value(object g):
+    """A float64 NumPy scalar, or a 0-d native float64 array."""
+    return _is_f64(g) or (type(g) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>g) == 0
+                          and cnp.PyArray_TYPE(<cnp.ndarray>g) == cnp.NPY_DOUBLE
+                          and cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>g))
+
+
+cdef inline bint _scalar_operand(object a, double* v, bint* is_tensor, bint* grad):
+    """Read a fast-path operand into ``v``; False when ``a`` needs the generic path."""
+    cdef TensorBase t
+    cdef object d
+    cdef long long iv
+    cdef int overflow = 0
+    if isinstance(a, TensorBase):
+        t = <TensorBase>a
+        if t._tan is not None:
+            return False
+        d = t._data
+        if _is_f64(d):
+            v[0] = _f64_val(d)
+        elif _is_f64_value(d):
+            v[0] = (<double*>cnp.PyArray_DATA(<cnp.ndarray>d))[0]
+        else:
+            return False
+        is_tensor[0] = True
+        grad[0] = t._requires_grad
+        return True
+    is_tensor[0] = False
+    grad[0] = False
+    if type(a) is float:
+        v[0] = PyFloat_AS_DOUBLE(a)
+        return True
+    if type(a) is int:
+        # exactly representable ints only (NumPy converts a Python int to float64)
+        iv = PyLong_AsLongLongAndOverflow(a, &overflow)
+        if overflow or iv > 9007199254740992 or iv < -9007199254740992:
+            return False
+        v[0] = <double>iv
+        return True
+    return False
+
+
+cdef inline long _version_of(object a):
+    return 0 if (<TensorBase>a)._vc is None else (<TensorBase>a)._vc.value
+
+
+cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
+    """Run a fast-path op, or return None for the generic path."""
+    cdef Py_ssize_t n = len(inputs)
+    cdef double x = 0.0, y = 0.0, out, beta = 0.0, thr = 0.0, z
+    cdef bint t0 = False, t1 = False, g0 = False, g1 = False
+    cdef int op = spec.scalar_op
+    cdef Flags fl
+    cdef OpNode node
+    cdef TensorBase result
+    cdef object e0, e1
+    if n == 1:
+        if not _scalar_operand(inputs[0], &x, &t0, &g0):
+            return None
+        if op == SC_SOFTPLUS:
+            if len(params) != 2 or type(params[0]) is not float or type(params[1]) is not float:
+                return None
+            beta = PyFloat_AS_DOUBLE(params[0])
+            thr = PyFloat_AS_DOUBLE(params[1])
+        elif len(params) != 0:
+            return None
+    elif n == 2:
+        if len(params) != 0:
+            return None
+        if not _scalar_operand(inputs[0], &x, &t0, &g0) or not _scalar_operand(inputs[1], &y, &t1, &g1):
+            return None
+    else:
+        return None
+    if not (t0 or t1):
+        return None
+    fl = _flags()
+    if fl.anomaly:
+        return None
+    if op == SC_ADD:
+        out = x + y
+    elif op == SC_SUB:
+        out = x - y
+    elif op == SC_MUL:
+        out = x * y
+    elif op == SC_DIV:
+        out = x / y
+    elif op == SC_NEG:
+        out = -x
+    elif op == SC_SIN:
+        out = sin(x)
+    elif op == SC_COS:
+        out = cos(x)
+    elif op == SC_EXP:
+        out = exp(x)
+    elif op == SC_LOG:
+        out = log(x)
+    elif op == SC_TANH:
+        out = tanh(x)
+    elif op == SC_SIGMOID:
+        # exp of a non-positive number only: no overflow for large |x|
+        z = exp(-fabs(x))
+        out = 1.0 / (1.0 + z) if x >= 0 else z / (1.0 + z)
+    elif op == SC_SQRT:
+        out = sqrt(x)
+    elif op == SC_SOFTPLUS:
+        z = x * beta
+        out = x if z > thr else ((z if z > 0.0 else 0.0) + log1p(exp(-fabs(z)))) / beta
+    else:
+        return None
+    result = new_tensor(_f64_new(out))
+    if not ((g0 or g1) and fl.grad_enabled):
+        return result
+    node = <OpNode>_new_instance(spec.node_cls)
+    node.spec = spec
+    node.params = params
+    node.num_outputs = 1
+    node.scalar_op = op
+    node.sx0 = x
+    node.sx1 = beta if op == SC_SOFTPLUS else y
+    node.s_thr = thr
+    node.sout = out
+    node.s_mask = (1 if t0 else 0) | (2 if t1 else 0)
+    if n == 1:
+        e0 = _edge_node(spec, inputs[0], 0, False)
+        node.next_nodes = (e0,)
+        node.next_indices = ((<TensorBase>inputs[0])._output_nr,)
+        if len(spec.needed_by[0]):
+            node.s_inputs = inputs
+            node.sver0 = _version_of(inputs[0])
+    else:
+        e0 = _edge_node(spec, inputs[0], 0, False)
+        e1 = _edge_node(spec, inputs[1], 1, False)
+        node.next_nodes = (e0, e1)
+        node.next_indices = ((<TensorBase>inputs[0])._output_nr if e0 is not None else 0,
+                             (<TensorBase>inputs[1])._output_nr if e1 is not None else 0)
+        if len(spec.needed_by[0]) or len(spec.needed_by[1]):
+            node.s_inputs = inputs
+            if t0:
+                node.sver0 = _version_of(inputs[0])
+            if t1:
+                node.sver1 = _version_of(inputs[1])
+    node.params = params
+    if spec.save_out:
+        node.saved_out_vcs = (result.vc(),)
+        node.saved_out_versions = (0,)
+    result._grad_fn = node
+    result._requires_grad = True
+    return result
+
+
 cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
     """Run an op: unwrap inputs, call the forward, record a node, push tangents."""
+    if spec.scalar_op != 0:
+        fast = _scalar_dispatch(spec, inputs, params)
+        if fast is not None:
+            return fast
     cdef Py_ssize_t i, n = len(inputs)
     cdef list raw = [None] * n
     cdef bint any_grad = False, any_tangent = False
@@ -1030,11 +1392,11 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
     node.spec = spec
     node.params = params
     if sdata is not None:
-        node.saved_data = tuple(sdata)
-        node.saved_tensors_ = tuple(stens)
-        node.saved_versions = tuple(svers)
+        node._sdata = tuple(sdata)
+        node._stens = tuple(stens)
+        node._svers = tuple(svers)
     if spec.save_out:
-        node.saved_out = out
+        node._sout = out
     if _flags().anomaly and _anomaly_capture is not None:
         node._anomaly_trace = _anomaly_capture()
     return node

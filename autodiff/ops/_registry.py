@@ -173,6 +173,8 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
             spec.jvp_plan = ()
         spec.batch_ok = batch_ok
         spec.view_of = 0 if view else -1
+        # ops with a float64-scalar kernel in the core (same formulas as the rules here)
+        spec.scalar_op = _core.SCALAR_OPS.get(op, 0)
         wrapper = _make_wrapper(op, fn, input_names, params, variadic, spec)
         spec.module_func = wrapper
         if node_names is not None:
