@@ -55,6 +55,10 @@ from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 
 cdef extern from "Python.h":
+    int PyObject_GC_IsTracked(object o)
+    void PyObject_GC_UnTrack(object o)
+
+cdef extern from "Python.h":
     ctypedef struct PyType_Slot:
         int slot
         void *pfunc
@@ -401,6 +405,7 @@ cdef class Node:
     cdef public dict _pre_hooks      # output_nr -> list of [key, fn]
     cdef public dict _retained       # output_nr -> weakref of a tensor that retains grad
     cdef public object _anomaly_trace
+    cdef object _task                # its _NodeTask during a backward that keeps tasks on nodes
     cdef object __weakref__
 
     def name(self):
@@ -526,6 +531,7 @@ cdef class OpNode(Node):
     cdef tuple s_inputs                # the op's inputs, when a rule reads one
     cdef double s_thr                  # softplus's threshold
     cdef int s_mask                    # bit i: input i is a tensor (else a Python number)
+    cdef bint s_saves                  # its backward reads saved values (freed by backward)
     cdef long sver0, sver1             # their versions when recorded
 
     @property
@@ -615,7 +621,7 @@ cdef class OpNode(Node):
             gd = _f64_val(g)
         else:
             gd = (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0]
-        if self.freed:
+        if self.freed and self.s_saves:
             raise RuntimeError(_freed_message(type(self).__name__))
         if self.s_inputs is not None:
             # a saved input changed in place: the generic path raises the full message
@@ -757,18 +763,17 @@ cdef class OpNode(Node):
     cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
         cdef OpSpec spec = self.spec
         cdef Py_ssize_t i, n = len(self.next_nodes)
-        cdef list result = [None] * n
+        cdef list result
         cdef object g, gi, nxt, rule
         cdef int variadic = spec.n_inputs < 0
         if self.scalar_op != 0:
             g = grads[0]
-            if g is None:
-                return result
-            if not tensor_path and batch_ndim == 0 and _is_f64_value(g):
+            if g is not None and not tensor_path and batch_ndim == 0 and _is_f64_value(g):
                 fast = self._scalar_apply(g, needed)
                 if fast is not None:
                     return <list>fast
             self._materialize()
+        result = [None] * n
         if spec.n_outputs == 0:
             g = grads[0]
             if g is None:
@@ -1078,6 +1083,19 @@ cdef inline bint _scalar_operand(object a, double* v, bint* is_tensor, bint* gra
     return False
 
 
+cdef tuple _INDEX_0 = (0,)
+cdef tuple _INDEX_00 = (0, 0)
+
+
+cdef inline tuple _untracked(tuple t):
+    """``t`` untracked by the cyclic GC when none of its items is tracked."""
+    for x in t:
+        if PyObject_GC_IsTracked(x):
+            return t
+    PyObject_GC_UnTrack(t)
+    return t
+
+
 cdef inline long _version_of(object a):
     return 0 if (<TensorBase>a)._vc is None else (<TensorBase>a)._vc.value
 
@@ -1092,6 +1110,7 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     cdef OpNode node
     cdef TensorBase result
     cdef object e0, e1
+    cdef int i0, i1
     if n == 1:
         if not _scalar_operand(inputs[0], &x, &t0, &g0):
             return None
@@ -1158,26 +1177,30 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     node.s_thr = thr
     node.sout = out
     node.s_mask = (1 if t0 else 0) | (2 if t1 else 0)
+    # The tuples hold only nodes, tensors and numbers, none of them tracked by the
+    # cyclic GC: untracked, the collector never walks the graph.
     if n == 1:
         e0 = _edge_node(spec, inputs[0], 0, False)
-        node.next_nodes = (e0,)
-        node.next_indices = ((<TensorBase>inputs[0])._output_nr,)
+        node.next_nodes = _untracked((e0,))
+        i0 = (<TensorBase>inputs[0])._output_nr
+        node.next_indices = _INDEX_0 if i0 == 0 else (i0,)
         if len(spec.needed_by[0]):
-            node.s_inputs = inputs
+            node.s_inputs = _untracked(inputs)
             node.sver0 = _version_of(inputs[0])
     else:
         e0 = _edge_node(spec, inputs[0], 0, False)
         e1 = _edge_node(spec, inputs[1], 1, False)
-        node.next_nodes = (e0, e1)
-        node.next_indices = ((<TensorBase>inputs[0])._output_nr if e0 is not None else 0,
-                             (<TensorBase>inputs[1])._output_nr if e1 is not None else 0)
+        node.next_nodes = _untracked((e0, e1))
+        i0 = (<TensorBase>inputs[0])._output_nr if e0 is not None else 0
+        i1 = (<TensorBase>inputs[1])._output_nr if e1 is not None else 0
+        node.next_indices = _INDEX_00 if i0 == 0 and i1 == 0 else (i0, i1)
         if len(spec.needed_by[0]) or len(spec.needed_by[1]):
-            node.s_inputs = inputs
+            node.s_inputs = _untracked(inputs)
             if t0:
                 node.sver0 = _version_of(inputs[0])
             if t1:
                 node.sver1 = _version_of(inputs[1])
-    node.params = params
+    node.s_saves = node.s_inputs is not None or spec.save_out
     if spec.save_out:
         node.saved_out_vcs = (result.vc(),)
         node.saved_out_versions = (0,)
@@ -1655,6 +1678,8 @@ cdef class _NodeTask:
 
 cdef inline object _sum_into(object cur, bint cur_owned, object g, bint tensor_path):
     """cur + g, in place into ``cur`` when the engine owns it (returns the buffer)."""
+    if _is_f64(cur) and _is_f64(g):
+        return _f64_new(_f64_val(cur) + _f64_val(g))
     if (not tensor_path and cur_owned and type(cur) is ndarray and type(g) is ndarray
             and (<cnp.ndarray>cur).ndim > 0 and cur.shape == g.shape and cur.dtype == g.dtype):
         _np_add(cur, g, out=cur)
@@ -1759,6 +1784,26 @@ cdef object _check_anomaly(Node node, list grads):
             raise RuntimeError(msg)
 
 
+cdef bint _tasks_on_nodes_busy = False
+
+
+cdef inline _NodeTask _find_task(Node node, dict tasks):
+    if tasks is None:
+        return <_NodeTask>node._task
+    return <_NodeTask>tasks.get(node)
+
+
+cdef inline _NodeTask _new_task(Node node, dict tasks, list discovered):
+    cdef _NodeTask st = _NodeTask.__new__(_NodeTask)
+    st.node = node
+    if tasks is None:
+        node._task = st
+        discovered.append(node)
+    else:
+        tasks[node] = st
+    return st
+
+
 def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_graph,
                  tuple inputs=None, bint accumulate=True, bint allow_unused=False,
                  int batch_ndim=0):
@@ -1769,10 +1814,41 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
     the gradients that reach ``inputs`` are returned in a list and no ``.grad``
     is touched.
     """
+    global _tasks_on_nodes_busy
     cdef Flags flags = _flags()
     cdef bint tensor_path = create_graph or flags.fw_level != 0
+    # Every node reachable from the roots gets a _NodeTask. The common call (backward
+    # without inputs=, no other backward running) keeps it on the node itself; others
+    # (autograd.grad, a backward inside a hook, concurrent threads) use a dict.
+    cdef bint on_nodes = inputs is None and not _tasks_on_nodes_busy
+    cdef dict tasks = None if on_nodes else {}
+    cdef list discovered = [] if on_nodes else None
+    cdef Node node
+    cdef Py_ssize_t i
+    cdef tuple root_edges = tuple([edge_of(r) for r in roots])
+
+    for i in range(len(roots)):
+        if root_edges[i][0] is None:
+            raise RuntimeError("element %d of tensors does not require grad and does not "
+                               "have a grad_fn" % i)
+    if on_nodes:
+        _tasks_on_nodes_busy = True
+    try:
+        return _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumulate,
+                             allow_unused, batch_ndim, flags, tensor_path, root_edges,
+                             tasks, discovered)
+    finally:
+        if on_nodes:
+            for node in discovered:
+                node._task = None
+            _tasks_on_nodes_busy = False
+
+
+cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_graph,
+                          tuple inputs, bint accumulate, bint allow_unused, int batch_ndim,
+                          Flags flags, bint tensor_path, tuple root_edges, dict tasks,
+                          list discovered):
     cdef Py_ssize_t i, k, n_roots = len(roots), n_edges, sp, rp
-    cdef dict tasks = {}          # node -> _NodeTask, for every node reachable from the roots
     cdef list stack = []
     cdef list ready = []
     cdef Node node, nxt
@@ -1783,20 +1859,12 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
     cdef object needed = None
     cdef dict capture = None      # node -> list of (output index, position in result)
     cdef list captured = None
-    cdef tuple root_edges = tuple([edge_of(r) for r in roots])
-
-    for i in range(n_roots):
-        if root_edges[i][0] is None:
-            raise RuntimeError("element %d of tensors does not require grad and does not "
-                               "have a grad_fn" % i)
 
     # 1. Discover the graph and count, for each node, the edges that reach it.
     for e in root_edges:
         node = e[0]
-        if node not in tasks:
-            st = _NodeTask.__new__(_NodeTask)
-            st.node = node
-            tasks[node] = st
+        if _find_task(node, tasks) is None:
+            _new_task(node, tasks, discovered)
             stack.append(node)
     # Stacks are lists used with an explicit top index: popping never shrinks them,
     # so a long chain does not reallocate the list on every push and pop.
@@ -1807,11 +1875,9 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
         for nxt in node.next_nodes:
             if nxt is None:
                 continue
-            nst = tasks.get(nxt)
+            nst = _find_task(nxt, tasks)
             if nst is None:
-                nst = _NodeTask.__new__(_NodeTask)
-                nst.node = nxt
-                tasks[nxt] = nst
+                nst = _new_task(nxt, tasks, discovered)
                 if sp < len(stack):
                     stack[sp] = nxt
                 else:
@@ -1835,10 +1901,10 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
 
     # 3. Seed the root gradients.
     for i in range(n_roots):
-        st = <_NodeTask>tasks[root_edges[i][0]]
+        st = _find_task(root_edges[i][0], tasks)
         _add_grad(st, root_edges[i][1], root_grads[i], False, tensor_path)
     for e in root_edges:
-        st = <_NodeTask>tasks[e[0]]
+        st = _find_task(e[0], tasks)
         if st.deps == 0 and st not in ready:
             ready.append(st)
 
@@ -1852,65 +1918,78 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
             st = <_NodeTask>ready[rp]
             ready[rp] = None
             node = st.node
-            grads = [st.g0]
-            owned = [st.owned0]
-            if st.more is not None:
-                for slot in st.more:
-                    grads.append(slot[0])
-                    owned.append(slot[1])
-            elif node.num_outputs > 1:
-                grads.extend([None] * (node.num_outputs - 1))
-                owned.extend([False] * (node.num_outputs - 1))
-            st.g0 = None          # buffers are released as soon as the node has run
-            st.more = None
-            # Tensor hooks and retain_grad see the gradient flowing into each output.
-            if type(node) is AccumulateGrad:
-                t = (<AccumulateGrad>node).variable
-                if t._hooks and grads[0] is not None:
-                    g0 = _call_hooks(t._hooks, grads[0], tensor_path)
-                    if g0 is not grads[0]:
-                        owned[0] = False
-                    grads[0] = g0
-            elif node._pre_hooks is not None or node._retained is not None:
-                for k in range(node.num_outputs):
-                    if grads[k] is None:
-                        continue
-                    g0 = _run_tensor_pre_hooks(node, k, grads[k], tensor_path)
-                    if g0 is not grads[k]:
-                        owned[k] = False
-                    grads[k] = g0
-                    if node._retained is not None and k in node._retained:
-                        rt = node._retained[k]()
-                        if rt is not None and accumulate and (capture is None or node in capture):
-                            _store_grad(<TensorBase>rt, grads[k], owned[k], tensor_path)
-                            owned[k] = False
-            if capture is not None and node in capture:
-                for (k, pos) in capture[node]:
-                    if not accumulate:
-                        captured[pos] = grads[k]
-                    elif type(node) is not AccumulateGrad:
-                        # backward(inputs=[non-leaf]) fills that tensor's .grad
-                        if grads[k] is not None:
-                            _store_grad(<TensorBase>inputs[pos], grads[k], owned[k], tensor_path)
-                            owned[k] = False
-            if type(node) is AccumulateGrad:
-                if accumulate and (capture is None or node in capture):
+            out_grads = None
+            if (st.more is None and not tensor_path and batch_ndim == 0 and needed is None
+                    and not flags.anomaly and isinstance(node, OpNode)
+                    and (<OpNode>node).scalar_op != 0 and node._pre_hooks is None
+                    and node._retained is None and st.g0 is not None
+                    and (capture is None or node not in capture) and _is_f64_value(st.g0)):
+                # a node of the scalar fast path, on doubles (None: a version check
+                # failed, and the generic path below raises the full error)
+                out_grads = (<OpNode>node)._scalar_apply(st.g0, None)
+                if out_grads is not None:
+                    st.g0 = None
+                    grads = None
+            if out_grads is None:
+                grads = [st.g0]
+                owned = [st.owned0]
+                if st.more is not None:
+                    for slot in st.more:
+                        grads.append(slot[0])
+                        owned.append(slot[1])
+                elif node.num_outputs > 1:
+                    grads.extend([None] * (node.num_outputs - 1))
+                    owned.extend([False] * (node.num_outputs - 1))
+                st.g0 = None          # buffers are released as soon as the node has run
+                st.more = None
+                # Tensor hooks and retain_grad see the gradient flowing into each output.
+                if type(node) is AccumulateGrad:
                     t = (<AccumulateGrad>node).variable
-                    if grads[0] is None:
-                        if t._grad is None:
-                            t._grad = new_tensor(np.zeros_like(t._data))
-                    else:
-                        _store_grad(t, grads[0], owned[0], tensor_path)
-                    if t._post_acc_hooks:
-                        for entry in list(t._post_acc_hooks):
-                            entry[1](t)
-                continue
-            if needed is not None and (node not in needed or (
-                    node in capture and not _has_needed_child(node, needed))):
-                # a differentiated tensor's own node runs only if it leads to another
-                # input: its saved values must survive (PyTorch does not run it either)
-                continue
-            out_grads = node._apply(grads, tensor_path, batch_ndim, needed)
+                    if t._hooks and grads[0] is not None:
+                        g0 = _call_hooks(t._hooks, grads[0], tensor_path)
+                        if g0 is not grads[0]:
+                            owned[0] = False
+                        grads[0] = g0
+                elif node._pre_hooks is not None or node._retained is not None:
+                    for k in range(node.num_outputs):
+                        if grads[k] is None:
+                            continue
+                        g0 = _run_tensor_pre_hooks(node, k, grads[k], tensor_path)
+                        if g0 is not grads[k]:
+                            owned[k] = False
+                        grads[k] = g0
+                        if node._retained is not None and k in node._retained:
+                            rt = node._retained[k]()
+                            if rt is not None and accumulate and (capture is None or node in capture):
+                                _store_grad(<TensorBase>rt, grads[k], owned[k], tensor_path)
+                                owned[k] = False
+                if capture is not None and node in capture:
+                    for (k, pos) in capture[node]:
+                        if not accumulate:
+                            captured[pos] = grads[k]
+                        elif type(node) is not AccumulateGrad:
+                            # backward(inputs=[non-leaf]) fills that tensor's .grad
+                            if grads[k] is not None:
+                                _store_grad(<TensorBase>inputs[pos], grads[k], owned[k], tensor_path)
+                                owned[k] = False
+                if type(node) is AccumulateGrad:
+                    if accumulate and (capture is None or node in capture):
+                        t = (<AccumulateGrad>node).variable
+                        if grads[0] is None:
+                            if t._grad is None:
+                                t._grad = new_tensor(np.zeros_like(t._data))
+                        else:
+                            _store_grad(t, grads[0], owned[0], tensor_path)
+                        if t._post_acc_hooks:
+                            for entry in list(t._post_acc_hooks):
+                                entry[1](t)
+                    continue
+                if needed is not None and (node not in needed or (
+                        node in capture and not _has_needed_child(node, needed))):
+                    # a differentiated tensor's own node runs only if it leads to another
+                    # input: its saved values must survive (PyTorch does not run it either)
+                    continue
+                out_grads = node._apply(grads, tensor_path, batch_ndim, needed)
             if flags.anomaly:
                 _check_anomaly(node, out_grads)
             if not retain_graph:
@@ -1922,7 +2001,7 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
                 nxt = <Node>nexts[i]
                 if nxt is None:
                     continue
-                nst = <_NodeTask>tasks[nxt]
+                nst = _find_task(nxt, tasks)
                 g = out_grads[i]
                 if g is not None:
                     _add_grad(nst, idxs[i], g, _is_owned(g, grads, tensor_path), tensor_path)

@@ -202,3 +202,32 @@ def test_anomaly_mode_reports_the_scalar_op():
         y = ad.sqrt(x) * 0.0
         with pytest.raises(RuntimeError, match="returned nan"):
             y.backward()
+
+
+def test_second_backward_without_saved_values_is_allowed():
+    # as in PyTorch: only nodes whose saved values were freed refuse a second pass
+    x = ad.tensor(2.0, requires_grad=True)
+    y = -(x + 1.0) - 3.0
+    y.backward()
+    y.backward()
+    assert x.grad.item() == -2.0
+
+
+def test_backward_inside_a_hook_during_backward():
+    x = ad.tensor(2.0, requires_grad=True)
+    seen = []
+
+    def hook(g):
+        # a nested backward over a graph that shares the leaf x (backward runs
+        # with grad mode off, as in PyTorch: the hook turns it on)
+        with ad.enable_grad():
+            (inner,) = ad.autograd.grad(ad.sin(x) * x, x)
+            seen.append(inner.item())
+            ad.exp(x * 1.0).backward()
+        return g
+
+    h = x * x
+    h.register_hook(hook)
+    (h * 3.0).backward()
+    assert seen == [pytest.approx(np.cos(2.0) * 2.0 + np.sin(2.0))]
+    assert x.grad.item() == pytest.approx(np.exp(2.0) + 3.0 * 2 * 2.0)
