@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from .. import _core
+from . import _fast
 from ._registry import ELEMENTWISE, ZERO, defop
 
 
@@ -24,14 +25,16 @@ def log(x):
     return np.log(x)
 
 
-@defop(vjp={"x": lambda g, x: g * np.cos(x)}, jvp=ELEMENTWISE, batch_ok=True)
+# _fast: compiled kernels for large float64 arrays, else np.sin/np.cos (and on Tensors,
+# under create_graph=True, those dispatch to these ops: higher derivatives work)
+@defop(vjp={"x": lambda g, x: _fast.sin_backward(g, x)}, jvp=ELEMENTWISE, batch_ok=True)
 def sin(x):
-    return np.sin(x)
+    return _fast.sin(x)
 
 
-@defop(vjp={"x": lambda g, x: -g * np.sin(x)}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": lambda g, x: _fast.cos_backward(g, x)}, jvp=ELEMENTWISE, batch_ok=True)
 def cos(x):
-    return np.cos(x)
+    return _fast.cos(x)
 
 
 @defop(vjp={"x": lambda g, out: g * (1 - out * out)}, jvp=ELEMENTWISE, batch_ok=True)

@@ -1,0 +1,140 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, autotestdict=False
+"""Compiled elementwise kernels: vectorised, multi-threaded float64 sin and cos.
+
+The C code is in ``_ad_trig.h`` (method and accuracy notes there): at most 2 ulp
+from libm, and the same bits whatever the CPU or the number of threads.
+``autodiff.ops._fast`` decides when to use them (large float64 arrays on the
+first-order path) and otherwise calls NumPy.
+
+Every function takes aligned, native-byte-order float64 ndarrays that are C- or
+F-contiguous (``usable``/``usable_pair`` tell) and returns a new array with the
+same shape and memory order. Arrays of at least ``PARALLEL_MIN`` elements are
+split among ``get_num_threads()`` OpenMP threads (when built with OpenMP).
+"""
+cimport numpy as cnp
+from libc.stddef cimport ptrdiff_t
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #ifndef AD_SOURCE_HASH
+    #define AD_SOURCE_HASH "unknown"
+    #endif
+    """
+    const char* AD_SOURCE_HASH
+
+cdef extern from "_ad_trig.h" nogil:
+    int AD_SIN, AD_COS, AD_SIN_BWD, AD_COS_BWD
+    double AD_TRIG_MAX
+    int AD_PAR_MIN
+    const char* AD_CLONES_NAME
+    void ad_trig(int kind, const double* x, const double* g, double* out,
+                 ptrdiff_t n, int nthreads)
+    int ad_openmp()
+    int ad_default_threads()
+    int ad_init()
+    int ad_forked
+
+if ad_init() != 0:
+    raise ImportError("autodiff._kernels: pthread_atfork failed")
+SOURCE_HASH = AD_SOURCE_HASH.decode("ascii")
+OPENMP = bool(ad_openmp())
+MAX_ARG = AD_TRIG_MAX
+PARALLEL_MIN = AD_PAR_MIN
+CLONES = AD_CLONES_NAME.decode("ascii")
+
+# Small arrays go to NumPy: its ufunc is as fast there and gives libm's bits.
+cdef Py_ssize_t _min_size = 16
+MIN_SIZE = _min_size
+cdef int _nthreads = max(1, ad_default_threads())
+
+
+def get_num_threads():
+    """Threads for arrays of PARALLEL_MIN elements or more (1 without OpenMP or
+    in a forked child: GNU OpenMP cannot run there)."""
+    return 1 if ad_forked else _nthreads
+
+
+def set_num_threads(int n):
+    """Use n threads (at least 1) from now on, in every Python thread."""
+    global _nthreads
+    if n < 1:
+        raise ValueError(f"set_num_threads: need n >= 1, got {n}")
+    _nthreads = n if OPENMP else 1
+
+
+cdef inline bint _ok(object a):
+    if type(a) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != cnp.NPY_DOUBLE or not cnp.PyArray_ISNOTSWAPPED(arr):
+        return False
+    if not cnp.PyArray_ISALIGNED(arr):
+        return False
+    return cnp.PyArray_IS_C_CONTIGUOUS(arr) or cnp.PyArray_IS_F_CONTIGUOUS(arr)
+
+
+def usable(x):
+    """True if x is a float64 ndarray (not a subclass) the kernels take and worth it."""
+    return (type(x) is cnp.ndarray and cnp.PyArray_SIZE(<cnp.ndarray>x) >= _min_size
+            and _ok(x))
+
+
+cdef bint _same_layout(cnp.ndarray g, cnp.ndarray x):
+    cdef int d, nd = cnp.PyArray_NDIM(x)
+    if cnp.PyArray_NDIM(g) != nd:
+        return False
+    for d in range(nd):
+        if cnp.PyArray_DIM(g, d) != cnp.PyArray_DIM(x, d):
+            return False
+        if cnp.PyArray_DIM(x, d) > 1 and cnp.PyArray_STRIDE(g, d) != cnp.PyArray_STRIDE(x, d):
+            return False
+    return True
+
+
+def usable_pair(g, x):
+    """usable(x), and g a float64 ndarray of the same shape and memory layout as x."""
+    return usable(x) and _ok(g) and _same_layout(<cnp.ndarray>g, <cnp.ndarray>x)
+
+
+cdef object _run(int kind, object g, object x):
+    if not _ok(x) or (g is not None and not _ok(g)):
+        raise TypeError("autodiff._kernels: need aligned native float64 ndarrays "
+                        "that are C- or F-contiguous")
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef const double* gp = NULL
+    if g is not None:
+        if not _same_layout(<cnp.ndarray>g, xa):
+            raise ValueError("autodiff._kernels: g and x differ in shape or memory layout")
+        gp = <const double*>cnp.PyArray_DATA(<cnp.ndarray>g)
+    cdef bint fortran = not cnp.PyArray_IS_C_CONTIGUOUS(xa)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa),
+                                             cnp.NPY_DOUBLE, fortran)
+    cdef const double* xp = <const double*>cnp.PyArray_DATA(xa)
+    cdef double* op = <double*>cnp.PyArray_DATA(out)
+    cdef ptrdiff_t n = cnp.PyArray_SIZE(xa)
+    cdef int nt = _nthreads
+    with nogil:
+        ad_trig(kind, xp, gp, op, n, nt)
+    return out
+
+
+def sin(x):
+    """sin(x), elementwise."""
+    return _run(AD_SIN, None, x)
+
+
+def cos(x):
+    """cos(x), elementwise."""
+    return _run(AD_COS, None, x)
+
+
+def sin_backward(g, x):
+    """g * cos(x) in one pass (sin's vector-Jacobian product)."""
+    return _run(AD_SIN_BWD, g, x)
+
+
+def cos_backward(g, x):
+    """-g * sin(x) in one pass (cos's vector-Jacobian product)."""
+    return _run(AD_COS_BWD, g, x)

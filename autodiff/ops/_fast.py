@@ -1,0 +1,72 @@
+"""Compiled kernels where they pay, NumPy everywhere else.
+
+``sin``/``cos`` and the fused VJPs ``sin_backward`` (g * cos x) and
+``cos_backward`` (-g * sin x) use ``autodiff._kernels`` (vectorised, multi-threaded,
+<= 2 ulp from libm) for large contiguous float64 ndarrays. Anything else -- small
+arrays, other dtypes, strided views, NumPy scalars, and autodiff Tensors (the
+rules see Tensors under create_graph=True, where np.sin/np.cos dispatch to
+autodiff's ops so that higher derivatives work) -- goes to NumPy unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+
+def _load_kernels():
+    """Import autodiff._kernels, refusing a build older than its sources."""
+    how = ("Build it with `pip install .` (or, in a source checkout, "
+           "`python setup.py build_ext --inplace`).")
+    # GNU OpenMP reads OMP_WAIT_POLICY once, when it loads. Its default spins a
+    # thread that has finished its share; on a machine where another process has
+    # a core, the spinning keeps the late thread off the CPU for a whole time
+    # slice (kernels 3x slower on 2 threads than on 1). Passive waiting costs
+    # little at the array sizes that go parallel. The variable is set only for the
+    # import (libraries loaded later read the user's environment) and only if unset.
+    ours = "OMP_WAIT_POLICY" not in os.environ
+    if ours:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        from .. import _kernels
+    except ImportError as exc:
+        raise ImportError(f"autodiff's compiled kernels (autodiff/_kernels) are missing or "
+                          f"were built for another Python/NumPy: {exc}. {how}") from None
+    finally:
+        if ours:
+            del os.environ["OMP_WAIT_POLICY"]
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sources = [os.path.join(here, name) for name in ("_kernels.pyx", "_ad_trig.h")]
+    if all(os.path.exists(p) for p in sources):   # a source checkout
+        h = hashlib.sha256()
+        for path in sources:
+            with open(path, "rb") as f:
+                h.update(f.read())
+        if h.hexdigest()[:16] != _kernels.SOURCE_HASH:
+            raise ImportError("autodiff's compiled kernels are stale: autodiff/_kernels.pyx "
+                              f"or _ad_trig.h changed since they were built. {how}")
+    return _kernels
+
+
+_k = _load_kernels()
+_usable = _k.usable
+_usable_pair = _k.usable_pair
+
+
+def sin(x):
+    return _k.sin(x) if _usable(x) else np.sin(x)
+
+
+def cos(x):
+    return _k.cos(x) if _usable(x) else np.cos(x)
+
+
+def sin_backward(g, x):
+    """g * cos(x): sin's VJP (and, with a tangent as g, its JVP)."""
+    return _k.sin_backward(g, x) if _usable_pair(g, x) else g * cos(x)
+
+
+def cos_backward(g, x):
+    """-g * sin(x): cos's VJP (and JVP)."""
+    return _k.cos_backward(g, x) if _usable_pair(g, x) else -g * sin(x)

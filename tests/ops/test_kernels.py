@@ -1,0 +1,302 @@
+"""autodiff._kernels (compiled sin/cos) and autodiff.ops._fast, which picks them or NumPy.
+
+The reference is libm through math.sin/math.cos (correctly rounded to within 1 ulp
+on glibc), so the accuracy checks do not depend on how NumPy computes np.sin.
+"""
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+from autodiff import _kernels as K
+from autodiff.ops import _fast
+
+MAX = K.MAX_ARG
+RNG_SEED = 20240611
+
+
+def libm(fn, x):
+    return np.array([fn(v) for v in np.asarray(x, dtype=np.float64).ravel()]).reshape(np.shape(x))
+
+
+def max_ulp(got, ref):
+    """Largest |got - ref| in units of ref's last place (nan == nan)."""
+    got, ref = np.asarray(got), np.asarray(ref)
+    assert got.shape == ref.shape and got.dtype == np.float64
+    same_nan = np.isnan(got) & np.isnan(ref)
+    assert not (np.isnan(got) ^ np.isnan(ref)).any(), "nan where libm has a number, or back"
+    err = np.abs(got - ref) / np.spacing(np.abs(ref))
+    return float(np.max(np.where(same_nan, 0.0, err), initial=0.0))
+
+
+@pytest.fixture
+def threads():
+    """Restores the kernels' thread count after a test changes it."""
+    before = K.get_num_threads()
+    yield
+    K.set_num_threads(before)
+
+
+def signed_uniform(rng, lo, hi, n):
+    return rng.uniform(lo, hi, n) * rng.choice([-1.0, 1.0], n)
+
+
+RANGES = {
+    "tiny [0, 1e-6]": (0.0, 1e-6),
+    "[0, 1]": (0.0, 1.0),
+    "[0, pi]": (0.0, math.pi),
+    "[0, 100]": (0.0, 100.0),
+    "[0, 1e4]": (0.0, 1e4),
+    "below the libm threshold [MAX-1e3, MAX]": (MAX - 1e3, MAX),
+    "above it [MAX, 1e6]": (MAX, 1e6),
+}
+
+
+@pytest.mark.parametrize("name", list(RANGES))
+@pytest.mark.parametrize("fn", ["sin", "cos"])
+def test_within_2_ulp_of_libm_on_random_points(fn, name):
+    rng = np.random.default_rng(RNG_SEED)
+    x = signed_uniform(rng, *RANGES[name], 200_000)
+    assert max_ulp(getattr(K, fn)(x), libm(getattr(math, fn), x)) <= 2.0
+
+
+@pytest.mark.parametrize("fn", ["sin", "cos"])
+def test_within_2_ulp_on_huge_arguments(fn):
+    rng = np.random.default_rng(RNG_SEED)
+    x = 10.0 ** rng.uniform(6, 300, 100_000) * rng.choice([-1.0, 1.0], 100_000)
+    assert max_ulp(getattr(K, fn)(x), libm(getattr(math, fn), x)) <= 2.0
+
+
+def nearest_to_multiples_of_half_pi():
+    """Doubles at and around k*pi/2 for every k the fast path reaches: the hardest
+    arguments for the range reduction (x - k*pi/2 cancels down to ~1e-17)."""
+    k = np.arange(1, int(MAX / (math.pi / 2)) + 2, dtype=np.float64)
+    mid = k * (math.pi / 2)   # within an ulp or two of k*pi/2
+    up1, down1 = np.nextafter(mid, np.inf), np.nextafter(mid, -np.inf)
+    x = np.concatenate([mid, up1, down1, np.nextafter(up1, np.inf), np.nextafter(down1, -np.inf)])
+    x = x[x <= MAX]
+    return np.concatenate([x, -x])
+
+
+@pytest.mark.parametrize("fn", ["sin", "cos"])
+def test_within_2_ulp_next_to_multiples_of_half_pi(fn):
+    x = nearest_to_multiples_of_half_pi()
+    ref = libm(getattr(math, fn), x)
+    assert np.min(np.abs(ref)) < 1e-15   # the set does hold results that cancel
+    assert max_ulp(getattr(K, fn)(x), ref) <= 2.0
+
+
+def special_values():
+    sub = np.array([5e-324, 1e-310, 2.2250738585072009e-308])   # subnormals
+    tiny = 2.0 ** -27
+    edge = [tiny, np.nextafter(tiny, 0), np.nextafter(tiny, 1), MAX, np.nextafter(MAX, np.inf),
+            np.nextafter(MAX, 0), 1e-300, np.finfo(np.float64).max]
+    vals = np.concatenate([[0.0, np.nan, np.inf], sub, edge])
+    return np.concatenate([vals, -vals])
+
+
+def test_special_values_exact():
+    x = special_values()
+    assert x.size >= K.MIN_SIZE
+    s, c = K.sin(x), K.cos(x)
+    zero = x == 0
+    assert np.array_equal(np.signbit(s[zero]), np.signbit(x[zero]))   # sin(-0.0) == -0.0
+    assert np.all(c[zero] == 1.0)
+    bad = ~np.isfinite(x)                                              # nan, +-inf -> nan
+    assert np.isnan(s[bad]).all() and np.isnan(c[bad]).all()
+    sub = (x != 0) & (np.abs(x) < np.finfo(np.float64).tiny)
+    assert sub.sum() == 6
+    assert np.array_equal(s[sub], x[sub]) and np.all(c[sub] == 1.0)
+    ok = ~bad
+    assert max_ulp(s[ok], libm(math.sin, x[ok])) <= 1
+    assert max_ulp(c[ok], libm(math.cos, x[ok])) <= 1
+
+
+def test_fused_backward_is_g_times_cos_in_one_rounding():
+    rng = np.random.default_rng(RNG_SEED)
+    x = signed_uniform(rng, 0, 50, 100_000)
+    x[::1000] = np.nan
+    x[1::1000] = 3e6                     # libm fix-up path
+    g = rng.standard_normal(x.size)
+    sb, cb = K.sin_backward(g, x), K.cos_backward(g, x)
+    assert np.array_equal(sb, g * K.cos(x), equal_nan=True)
+    assert np.array_equal(cb, -g * K.sin(x), equal_nan=True)
+    assert max_ulp(sb, g * libm(math.cos, x)) <= 3   # 2 ulp of cos + the product's rounding
+    assert max_ulp(cb, -g * libm(math.sin, x)) <= 3
+
+
+def test_shape_and_memory_order_kept():
+    rng = np.random.default_rng(RNG_SEED)
+    x = np.asfortranarray(rng.standard_normal((30, 40)))
+    assert K.usable(x)
+    out = K.sin(x)
+    assert out.shape == x.shape and out.flags.f_contiguous and not out.flags.c_contiguous
+    assert np.array_equal(out, K.sin(np.ascontiguousarray(x)))
+    g = np.asfortranarray(rng.standard_normal((30, 40)))
+    assert K.usable_pair(g, x) and not K.usable_pair(np.ascontiguousarray(g), x)
+    assert np.array_equal(K.sin_backward(g, x), g * K.cos(x))
+    z = K.cos(np.zeros((0, 5)))
+    assert z.shape == (0, 5)
+
+
+def test_kernels_refuse_what_they_cannot_take():
+    x = np.linspace(0, 1, 64)
+    with pytest.raises(TypeError):
+        K.sin(x.astype(np.float32))
+    with pytest.raises(TypeError):
+        K.cos(x[::2])
+    with pytest.raises(TypeError):
+        K.sin([1.0, 2.0])
+    with pytest.raises(ValueError):
+        K.sin_backward(np.ones(63), x)
+    with pytest.raises(ValueError):
+        K.set_num_threads(0)
+
+
+def differs_from_libm(n=20_000):
+    """Random points on which the kernel and libm differ somewhere (so equality with
+    np.sin shows that NumPy, not the kernel, computed a result)."""
+    x = np.random.default_rng(RNG_SEED).uniform(-10, 10, n)
+    assert not np.array_equal(K.sin(x), np.sin(x)) and not np.array_equal(K.cos(x), np.cos(x))
+    return x
+
+
+@pytest.mark.parametrize("case", ["strided", "float32", "small", "0-d", "scalar", "big-endian",
+                                  "subclass", "list"])
+def test_fast_falls_back_to_numpy(case):
+    x = differs_from_libm()
+    arg = {"strided": x[::2], "float32": x.astype(np.float32), "small": x[:K.MIN_SIZE - 1],
+           "0-d": np.array(x[0]), "scalar": np.float64(x[0]), "big-endian": x.astype(">f8"),
+           "subclass": x.view(np.recarray), "list": [float(v) for v in x[:100]]}[case]
+    assert not K.usable(arg)
+    for fast, ref in [(_fast.sin, np.sin), (_fast.cos, np.cos)]:
+        got, want = fast(arg), ref(arg)
+        assert type(got) is type(want)
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        assert np.array_equal(got, want)
+
+
+def test_fast_uses_the_kernel_for_big_float64():
+    x = differs_from_libm()
+    assert K.usable(x)
+    assert np.array_equal(_fast.sin(x), K.sin(x)) and np.array_equal(_fast.cos(x), K.cos(x))
+    g = np.random.default_rng(1).standard_normal(x.size)
+    assert np.array_equal(_fast.sin_backward(g, x), K.sin_backward(g, x))
+    assert np.array_equal(_fast.cos_backward(g, x), K.cos_backward(g, x))
+
+
+def test_fast_backward_with_a_g_the_kernel_cannot_take():
+    x = differs_from_libm()
+    g = np.broadcast_to(np.float64(1.5), x.shape)        # stride 0, as from sum's VJP
+    assert not K.usable_pair(g, x)
+    assert np.array_equal(_fast.sin_backward(g, x), g * K.cos(x))
+    assert np.array_equal(_fast.cos_backward(g, x), -g * K.sin(x))
+    g32 = np.ones(x.shape, np.float32)
+    assert _fast.sin_backward(g32, x).dtype == np.float64
+
+
+def test_identical_results_on_1_and_2_threads(threads):
+    rng = np.random.default_rng(RNG_SEED)
+    n = 3 * K.PARALLEL_MIN + 12345
+    x = signed_uniform(rng, 0, 2 * MAX, n)
+    x[::977] = np.nan
+    g = rng.standard_normal(n)
+    results = []
+    for nt in (1, 2):
+        K.set_num_threads(nt)
+        assert K.get_num_threads() == (nt if K.OPENMP else 1)
+        results.append([K.sin(x), K.cos(x), K.sin_backward(g, x), K.cos_backward(g, x)])
+    for a, b in zip(*results):
+        assert np.array_equal(a, b, equal_nan=True)
+    # and a single block computed alone: no dependence on where the split falls
+    assert np.array_equal(K.sin(x[1000:1100]), results[0][0][1000:1100], equal_nan=True)
+
+
+def run_python(code):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(ad.__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("OMP_NUM_THREADS", None)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, timeout=120,
+                          capture_output=True, text=True)
+
+
+def test_thread_count_follows_omp_num_threads():
+    proc = run_python("""
+        import os
+        os.environ["OMP_NUM_THREADS"] = "3"
+        from autodiff import _kernels as K
+        print(K.get_num_threads(), K.OPENMP)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    nt, openmp = proc.stdout.split()
+    assert int(nt) == (3 if openmp == "True" else 1)
+
+
+def test_forked_child_does_not_hang():
+    # GNU OpenMP hangs in a forked child whose parent ran a parallel region; the
+    # kernels run single-threaded there. (Windows has no fork: nothing to check.)
+    proc = run_python("""
+        import os, sys
+        import numpy as np
+        from autodiff import _kernels as K
+        K.set_num_threads(2)
+        x = np.linspace(-50, 50, 4 * K.PARALLEL_MIN)
+        a = K.sin(x)
+        if hasattr(os, "fork"):
+            pid = os.fork()
+            if pid == 0:
+                ok = K.get_num_threads() == 1 and np.array_equal(K.sin(x), a)
+                os._exit(0 if ok else 3)
+            _, status = os.waitpid(pid, 0)
+            sys.exit(os.waitstatus_to_exitcode(status))
+    """)
+    assert proc.returncode == 0, proc.stderr
+
+
+# -- through autodiff's ops ---------------------------------------------------------
+
+def w3_chain(x, steps, sin=np.sin):
+    y = x
+    for _ in range(steps):
+        y = sin(y) * y + 0.5 * y
+    return y
+
+
+def test_w3_chain_gradient_matches_finite_differences():
+    rng = np.random.default_rng(RNG_SEED)
+    x0 = rng.standard_normal(4096)
+    assert K.usable(x0)
+    x = ad.tensor(x0, requires_grad=True)
+    w3_chain(x, 4, ad.sin).sum().backward()
+    h = 1e-6   # elementwise chain: d sum / d x_i = (y(x_i + h) - y(x_i - h)) / 2h
+    fd = (w3_chain(x0 + h, 4) - w3_chain(x0 - h, 4)) / (2 * h)
+    np.testing.assert_allclose(x.grad.numpy(), fd, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["sin", "cos"])
+def test_large_array_first_and_second_derivatives(op):
+    rng = np.random.default_rng(RNG_SEED)
+    x0 = rng.uniform(-20, 20, 5000)
+    f, d1, d2 = {"sin": (np.sin, np.cos, lambda v: -np.sin(v)),
+                 "cos": (np.cos, lambda v: -np.sin(v), lambda v: -np.cos(v))}[op]
+    x = ad.tensor(x0, requires_grad=True)
+    y = getattr(ad, op)(x)
+    assert max_ulp(y.detach().numpy(), f(x0)) <= 2
+    (g,) = ad.autograd.grad(y.sum(), x, create_graph=True)   # rules see Tensors here
+    np.testing.assert_allclose(g.detach().numpy(), d1(x0), rtol=1e-14, atol=1e-15)
+    (gg,) = ad.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), d2(x0), rtol=1e-14, atol=1e-15)
+
+
+def test_large_array_forward_mode():
+    rng = np.random.default_rng(RNG_SEED)
+    x0, t0 = rng.uniform(-5, 5, 3000), rng.standard_normal(3000)
+    out, tangent = ad.func.jvp(lambda v: ad.cos(ad.sin(v)), (ad.tensor(x0),), (ad.tensor(t0),))
+    np.testing.assert_allclose(out.numpy(), np.cos(np.sin(x0)), rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(tangent.numpy(), -np.sin(np.sin(x0)) * np.cos(x0) * t0,
+                               rtol=1e-13, atol=1e-15)
