@@ -47,10 +47,12 @@
 #define AD_RESTRICT __restrict__
 #endif
 
-/* Function multiversioning (ifunc): one copy per instruction set, chosen at load
- * time. Only on x86-64 ELF with GCC/Clang; elsewhere the plain (baseline) build. */
+/* Function multiversioning: one copy per instruction set, chosen at load time
+ * through an ifunc. Only on x86-64 with GCC/Clang and glibc (ifuncs need an ELF
+ * loader that has them: not macOS, Windows or musl); elsewhere the plain
+ * (baseline) build, which the compiler still vectorises for SSE2/NEON. */
 #if !defined(AD_CLONES) && defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) \
-    && defined(__has_attribute)
+    && defined(__GLIBC__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define AD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #define AD_CLONES_NAME "avx512f,avx2,default"
