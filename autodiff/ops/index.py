@@ -37,6 +37,8 @@ def _getitem_node_name(raw, params):
     # PyTorch's names: SliceBackward0 for a partial slice, SelectBackward0 for an int,
     # UnsqueezeBackward0 for None alone, IndexBackward0 for advanced indexing
     index = params[0]
+    if type(index) is int:
+        return "SelectBackward0"
     if not _is_basic(index):
         return None
     items = _items(index)
@@ -52,6 +54,8 @@ def _getitem_node_name(raw, params):
 @defop(vjp={"x": lambda g, x_shape, index: index_add_into_zeros(g, x_shape, index)},
        jvp=LINEAR, view=True, node_name="IndexBackward0", node_names=_getitem_node_name)
 def getitem(x, index):
+    if type(index) is int:
+        return x[index, ...]
     if _is_basic(index) and not any(i is Ellipsis for i in _items(index)):
         # x[0] would give a NumPy scalar (a copy); x[0, ...] is a 0-d view
         return x[_items(index) + (Ellipsis,)]
@@ -72,6 +76,9 @@ def _index_add_into_zeros(values, shape, index, dtype=None):
 
 
 def index_add_into_zeros(values, shape, index):
+    if type(values) is np.ndarray or isinstance(values, np.generic):
+        # first-order gradients are raw arrays: no op (and no dispatch) needed
+        return _index_add_into_zeros.spec.forward(values, shape, index)
     return _index_add_into_zeros(values, tuple(shape), index)
 
 
