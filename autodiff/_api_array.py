@@ -51,7 +51,9 @@ def _operand(x: Any) -> Any:
 
 
 def _shape_of(x: Any) -> tuple:
-    return tuple(np.shape(_data(x)))
+    d = _data(x)
+    # arrays and NumPy scalars know their shape: np.shape would cost a dispatch
+    return d.shape if isinstance(d, (np.ndarray, np.generic)) else tuple(np.shape(d))
 
 
 def _ndim(x: Any) -> int:
@@ -358,11 +360,13 @@ def stack(tensors: Sequence[Any], dim: int | None = None, *, axis: int | None = 
     if kwargs.get("out") is not None:
         raise TypeError("stack: out= is not supported for Tensors")
     xs = _seq(tensors, "stack")
-    shapes = [_shape_of(x) for x in xs]
-    if any(s != shapes[0] for s in shapes):
-        raise ValueError(f"stack: expects each tensor to be equal size, got shapes {shapes}")
+    shape = _shape_of(xs[0])
+    for x in xs:
+        if _shape_of(x) != shape:
+            raise ValueError(f"stack: expects each tensor to be equal size, got shapes "
+                             f"{[_shape_of(x) for x in xs]}")
     d = _one(dim, axis, 0)
-    return _shape.stack(xs, _axis(d, len(shapes[0]) + 1, "stack"))
+    return _shape.stack(xs, _axis(d, len(shape) + 1, "stack"))
 
 
 def hstack(tensors: Sequence[Any], **kwargs: Any) -> Any:

@@ -106,7 +106,20 @@ def _stack_grad(g, index, xs_shapes, axis):
 @defop(vjp={"xs": _stack_grad}, jvp=LINEAR, variadic=True, batch_ok=True,
        node_name="StackBackward0")
 def stack(xs, axis=0):
+    if axis == 0 and _same_scalar_type(xs):
+        # NumPy scalars of one type (0-d results): np.array is the same vector, ~5x faster
+        return np.array(xs)
     return np.stack(xs, axis=axis)
+
+
+def _same_scalar_type(xs) -> bool:
+    t = type(xs[0])
+    if not issubclass(t, np.generic):
+        return False
+    for x in xs:
+        if type(x) is not t:
+            return False
+    return True
 
 
 # -- reordering ----------------------------------------------------------------
