@@ -143,6 +143,10 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
     return _weighted_nll("nll_loss", input, target, weight, ignore_index, reduction)
 
 
+_FUSED_REDUCTIONS = ("mean", "sum", "none")
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Any:
     """Cross-entropy of logits ``input`` (classes on axis 1, or 0 for one sample).
@@ -161,10 +165,22 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim == 0:
         raise ValueError("cross_entropy: input must have a class axis (got a 0-d tensor)")
+    t = target._data if isinstance(target, _core.TensorBase) else np.asarray(target)
+    if (t.dtype.kind in "iu" and weight is None and not label_smoothing and input.ndim == 2
+            and t.ndim == 1 and isinstance(input, _core.TensorBase)
+            and input._data.dtype.kind == "f" and reduction in _FUSED_REDUCTIONS):
+        # the common case in one node, with a few whole-array checks on the targets
+        n_rows, n_classes = input._data.shape
+        if t.shape[0] == n_rows and n_rows:
+            # one reduction bounds the targets: seen as unsigned, a negative one is huge
+            hi = (t.view(_UNSIGNED[t.itemsize]) if t.dtype.kind == "i" else t).max()
+            if (hi < n_classes
+                    and not (0 <= ignore_index < n_classes and (t == ignore_index).any())):
+                return _nn_ops.cross_entropy_rows(input, _nn_ops.log_softmax(input, -1), t,
+                                                  reduction)
     ax = _class_axis(input)
     logp = log_softmax(input, dim=ax)
-    t_dtype = (target._data if isinstance(target, _core.TensorBase) else np.asarray(target)).dtype
-    if t_dtype.kind in "iu":
+    if t.dtype.kind in "iu":
         return _weighted_nll("cross_entropy", logp, target, weight, ignore_index, reduction,
                              label_smoothing)
     # class probabilities

@@ -6,8 +6,11 @@ tangent in place of g (the ELEMENTWISE marker). ``axis`` is a negative int
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .. import _core
 from ._registry import ELEMENTWISE, defop
 
 
@@ -15,10 +18,18 @@ def _shifted(x, axis):
     # subtracting the max keeps exp() <= 1; an all -inf row stays -inf without inf - inf.
     # (Forwards see raw arrays: methods skip NumPy's __array_function__ dispatch.)
     m = x.max(axis=axis, keepdims=True)
-    finite = np.isfinite(m)
-    if not finite.all():
-        m = np.where(finite, m, 0.0)
+    if not _all_finite(m):
+        m = np.where(np.isfinite(m), m, 0.0)
     return x - m
+
+
+def _all_finite(m):
+    # one reduction instead of isfinite + all (a sum that overflows only costs the careful
+    # path); math.isfinite takes no complex numbers
+    try:
+        return math.isfinite(m.sum())
+    except TypeError:
+        return bool(np.isfinite(m).all())
 
 
 # .sum(axis=, keepdims=) is a method of both ndarrays and Tensors, and cheaper than np.sum
@@ -92,3 +103,65 @@ def _nll_jvp(t_logp, logp_shape, logp_dtype, target, mean):
 def nll_rows(logp, target, mean):
     picked = logp[np.arange(logp.shape[0]), target]
     return picked.sum() * _nll_scale(logp.shape[0], mean)
+
+
+# Cross-entropy of logits with class indices, over the rows of a 2-d input: one node whose
+# gradient goes straight to the logits, (softmax(x) - onehot(target)) * g (scaled by 1/n
+# for the mean), instead of an NLL node followed by a log-softmax node. The caller passes
+# ``logp``, the recorded log_softmax(x): the node saves it, as PyTorch's LogSoftmaxBackward0
+# saves its output (so x itself is not saved, and x may be changed in place afterwards).
+# On a recorded backward exp(logp) is differentiated through logp's own node.
+_ROW_OFFSETS: dict = {}
+
+
+def _flat_index(target, n, c):
+    """Positions of ``x[i, target[i]]`` in the flattened (n, c) array."""
+    offsets = _ROW_OFFSETS.get((n, c))
+    if offsets is None:
+        if len(_ROW_OFFSETS) > 64:
+            _ROW_OFFSETS.clear()
+        offsets = np.arange(0, n * c, c)
+        offsets.flags.writeable = False
+        _ROW_OFFSETS[(n, c)] = offsets
+    return target + offsets
+
+
+def _ce_grad(g, logp, target, reduction):
+    n, c = logp.shape
+    if reduction == "mean":
+        g = g / n
+    if isinstance(logp, _core.TensorBase) or isinstance(g, _core.TensorBase):
+        # recorded backward: differentiable ops only (nothing in place)
+        d = np.exp(logp) - _picked_onehot(target, (n, c), logp.dtype)
+        return d * (g[..., None] if reduction == "none" else g[..., None, None])
+    d = np.exp(logp)
+    gt = g if reduction == "none" else g[..., None]     # per row: (..., n) or (..., 1)
+    if gt.ndim == 1:
+        d *= gt[:, None]
+    else:                                               # leading batch axes on g
+        d = d * gt[..., None]
+    d = np.ascontiguousarray(d)       # (logp may be a transposed layout): flat is a view
+    flat = d.reshape(d.shape[:-2] + (n * c,))
+    flat[..., _flat_index(target, n, c)] -= gt
+    return d
+
+
+def _ce_jvp(t_x, logp, target, reduction):
+    n, c = logp.shape
+    d = (t_x * (np.exp(logp) - _picked_onehot(target, (n, c), logp.dtype))).sum(axis=-1)
+    if reduction == "none":
+        return d
+    d = d.sum(axis=-1)
+    return d / n if reduction == "mean" else d
+
+
+@defop(vjp={"x": _ce_grad}, jvp=_ce_jvp, nondiff_inputs=("logp",), batch_ok=True,
+       node_name="NllLossBackward0")
+def cross_entropy_rows(x, logp, target, reduction):
+    """Cross-entropy of the rows of ``x`` given ``logp = log_softmax(x, -1)`` (both (n, c))."""
+    n, c = logp.shape
+    picked = logp.reshape(-1)[_flat_index(target, n, c)]
+    if reduction == "none":
+        return -picked
+    loss = -picked.sum()
+    return loss / n if reduction == "mean" else loss

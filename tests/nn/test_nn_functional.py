@@ -152,3 +152,54 @@ def test_dropout_uses_the_seeded_generator_and_scales():
     assert F.dropout(x, 1.0).tolist() == [0.0] * 1000
     with pytest.raises(ValueError, match="between 0 and 1"):
         F.dropout(x, 1.5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_fused_node_matches_the_composite(reduction):
+    # class indices on rows take one NllLossBackward0 node whose gradient goes to the logits;
+    # its values and first and second derivatives are those of log_softmax + nll
+    a = rng.standard_normal((6, 5))
+    t = np.array([4, 0, 2, 2, 1, 3])
+    x = ad.tensor(a, requires_grad=True)
+    out = F.cross_entropy(x, ad.tensor(t), reduction=reduction)
+    assert type(out.grad_fn).__name__ == "NllLossBackward0"
+    assert out.grad_fn.next_functions[0][0].variable is x
+    composite = F.nll_loss(F.log_softmax(x, dim=1), t, reduction=reduction)
+    np.testing.assert_allclose(out.numpy(), composite.numpy(), rtol=1e-15)
+    seed = np.ones(()) if reduction != "none" else rng.standard_normal(6)
+    (g,) = ad.autograd.grad(out, x, ad.tensor(seed), create_graph=True)
+    (gc,) = ad.autograd.grad(composite, x, ad.tensor(seed), create_graph=True)
+    np.testing.assert_allclose(g.numpy(), gc.numpy(), rtol=1e-13, atol=1e-16)
+    v = rng.standard_normal((6, 5))
+    (h,) = ad.autograd.grad((g * ad.tensor(v)).sum(), x)
+    (hc,) = ad.autograd.grad((gc * ad.tensor(v)).sum(), x)
+    np.testing.assert_allclose(h.numpy(), hc.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_fused_node_leaves_logits_and_loss_free_to_change_in_place():
+    # as in PyTorch the node keeps log_softmax(x), not x or the loss
+    w = ad.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    z = w * 2.0
+    loss = F.cross_entropy(z, np.array([0, 1, 3]))
+    z.add_(1.0)
+    loss /= 4
+    loss.backward()
+    expected = 2.0 * (np.exp(_log_softmax(2.0 * w.detach().numpy(), 1)) - np.eye(4)[[0, 1, 3]]) / 12
+    np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-13, atol=1e-16)
+
+
+def test_cross_entropy_fused_node_batched_gradients_and_fallbacks():
+    a = rng.standard_normal((3, 4))
+    t = np.array([1, 0, 3])
+    x = ad.tensor(a, requires_grad=True)
+    jac = ad.autograd.functional.jacobian(lambda z: F.cross_entropy(z, t, reduction="none"), x,
+                                          vectorize=True)
+    p = np.exp(_log_softmax(a, 1)) - np.eye(4)[t]
+    expected = np.zeros((3, 3, 4))
+    expected[np.arange(3), np.arange(3)] = p
+    np.testing.assert_allclose(jac.numpy(), expected, rtol=1e-13, atol=1e-16)
+    # an ignored target, or a class weight: the general composite (no fused node)
+    t_ign = np.array([1, 1, 3])
+    out = F.cross_entropy(x, t_ign, ignore_index=1)
+    np.testing.assert_allclose(out.numpy(), -_log_softmax(a, 1)[2, 3], rtol=1e-13)
+    assert type(out.grad_fn).__name__ != "NllLossBackward0"

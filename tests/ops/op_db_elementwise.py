@@ -122,3 +122,11 @@ NON_DIFFERENTIABLE.update({"isnan", "isfinite", "isinf", "logical_not", "logical
 # fused negative log-likelihood of class indices (cross_entropy's common case)
 add("nll_rows", lambda x: ad.ops.nn.nll_rows(x, np.array([0, 2, 1]), True), (3, 4), id="nll-rows-mean")
 add("nll_rows", lambda x: ad.ops.nn.nll_rows(x, np.array([3, 3, 0]), False), (3, 4), id="nll-rows-sum")
+
+# fused cross-entropy of logits with class indices (one node: softmax - onehot); the public
+# function passes the op its logits and their log_softmax
+for _red in ("mean", "sum", "none"):
+    add("cross_entropy_rows",
+        lambda x, _red=_red: ad.nn.functional.cross_entropy(x * 3, np.array([0, 3, 1]),
+                                                            reduction=_red),
+        (3, 4), id=f"cross_entropy_rows-{_red}")
