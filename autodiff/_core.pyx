@@ -868,10 +868,16 @@ cpdef object sum_to_shape(object g, tuple shape, int batch_ndim):
                            % (gshape, shape))
     for k in range(lead):
         axes.append(batch_ndim + k)
+    cdef bint only_leading = True
     for k in range(len(shape)):
         if shape[k] == 1 and gshape[batch_ndim + lead + k] != 1:
             axes.append(batch_ndim + lead + k)
-    if axes:
+            only_leading = False
+    if axes and only_leading:
+        # a fresh array of the target shape (a reshaped keepdims sum would be a view,
+        # which the engine could not accumulate into and .grad would copy)
+        g = g.sum(axis=tuple(axes))
+    elif axes:
         g = g.sum(axis=tuple(axes), keepdims=True)
     target = tuple(gshape[:batch_ndim]) + shape
     if g.shape != target:
