@@ -221,8 +221,10 @@ def run_python(code):
     root = os.path.dirname(os.path.dirname(os.path.abspath(ad.__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("OMP_NUM_THREADS", None)
+    # run from the folder that holds the imported autodiff: `python -c` puts the working
+    # directory first on sys.path, where an unbuilt source checkout would shadow it
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, timeout=120,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=root)
 
 
 def test_thread_count_follows_omp_num_threads():
