@@ -45,10 +45,26 @@ cdef extern from *:
     }
     static inline int ad_is_f64(PyObject* o) { return Py_TYPE(o) == &PyDoubleArrType_Type; }
     static inline double ad_f64_val(PyObject* o) { return PyArrayScalar_VAL(o, Double); }
+    /* A 0-d float64 view of the element at ``ptr`` of ``base`` (what base[i, ...] gives). */
+    static PyObject* ad_f64_view0(PyArrayObject* base, char* ptr) {
+        PyArray_Descr* d = PyArray_DescrFromType(NPY_DOUBLE);
+        PyObject* v;
+        if (!d) return NULL;
+        v = PyArray_NewFromDescr(&PyArray_Type, d, 0, NULL, NULL, ptr,
+                                 PyArray_FLAGS(base) & NPY_ARRAY_WRITEABLE, NULL);
+        if (!v) return NULL;
+        Py_INCREF(base);
+        if (PyArray_SetBaseObject((PyArrayObject*)v, (PyObject*)base) < 0) {
+            Py_DECREF(v);
+            return NULL;
+        }
+        return v;
+    }
     """
     object _f64_new "ad_f64_new"(double v)
     bint _is_f64 "ad_is_f64"(object o)
     double _f64_val "ad_f64_val"(object o)
+    object _f64_view0 "ad_f64_view0"(cnp.ndarray base, char* ptr)
 
 from libc.math cimport sin, cos, exp, log, tanh, sqrt, expm1, log1p, fabs
 from cpython.float cimport PyFloat_AS_DOUBLE
@@ -533,6 +549,10 @@ cdef class OpNode(Node):
     cdef int s_mask                    # bit i: input i is a tensor (else a Python number)
     cdef bint s_saves                  # its backward reads saved values (freed by backward)
     cdef long sver0, sver1             # their versions when recorded
+    # The small-vector ops of the fast path (stack of scalars, softmax and an int
+    # select on a 1-d float64 vector) fill the generic fields when recorded, and
+    # keep the vector's length and the selected position for their C backward.
+    cdef Py_ssize_t s_len, s_index
 
     @property
     def saved_data(self):
@@ -575,8 +595,8 @@ cdef class OpNode(Node):
         cdef Py_ssize_t i, j, n
         cdef list sdata, stens, svers, dtypes
         cdef bint save, any_saved
-        if self.scalar_op == 0:
-            return
+        if self.scalar_op == 0 or self.scalar_op >= SC_STACK:
+            return          # (small-vector nodes have their generic fields already)
         self.scalar_op = 0
         n = len(self.next_nodes)
         self.in_shapes = _SCALAR_SHAPES[n]
@@ -617,6 +637,8 @@ cdef class OpNode(Node):
         cdef Py_ssize_t i, n = len(self.next_nodes)
         cdef TensorBase t
         cdef list result
+        if self.scalar_op >= SC_STACK:
+            return self._vector_apply(g, needed)
         if _is_f64(g):
             gd = _f64_val(g)
         else:
@@ -672,6 +694,59 @@ cdef class OpNode(Node):
         if self.next_nodes[1] is not None and (needed is None or self.next_nodes[1] in needed):
             result[1] = _f64_new(d1)
         return result
+
+    @cython.cdivision(True)
+    cdef object _vector_apply(self, object g, object needed):
+        """First-order backward of a small-vector node (the same formulas as the rules
+        of stack, softmax and getitem in autodiff/ops), in C."""
+        cdef int op = self.scalar_op
+        cdef Py_ssize_t i, k, n = self.s_len
+        cdef cnp.npy_intp dim = n
+        cdef cnp.ndarray res, out
+        cdef char* gp
+        cdef Py_ssize_t gs
+        cdef double* o
+        cdef double* r
+        cdef double dot = 0.0
+        cdef list result
+        if op == SC_STACK:
+            # g: one float64 per stacked scalar
+            gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
+            gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
+            k = len(self.next_nodes)
+            result = [None] * k
+            for i in range(k):
+                nxt = self.next_nodes[i]
+                if nxt is not None and (needed is None or nxt in needed):
+                    result[i] = _f64_new((<double*>(gp + i * gs))[0])
+            return result
+        nxt = self.next_nodes[0]
+        if op == SC_SELECT:
+            # zeros with g at the selected position
+            if nxt is None or (needed is not None and nxt not in needed):
+                return [None]
+            res = cnp.PyArray_ZEROS(1, &dim, cnp.NPY_DOUBLE, 0)
+            (<double*>cnp.PyArray_DATA(res))[self.s_index] = (
+                _f64_val(g) if _is_f64(g) else (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0])
+            return [res]
+        # softmax: out * (g - sum(g * out))
+        if self.freed:
+            raise RuntimeError(_freed_message(type(self).__name__))
+        if (<VersionCounter>self.saved_out_vcs[0]).value != self.saved_out_versions[0]:
+            return None         # the generic path raises the in-place error
+        if nxt is None or (needed is not None and nxt not in needed):
+            return [None]
+        out = <cnp.ndarray>self._sout
+        o = <double*>cnp.PyArray_DATA(out)
+        gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
+        gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
+        for i in range(n):
+            dot += (<double*>(gp + i * gs))[0] * o[i]
+        res = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_DOUBLE, 0)
+        r = <double*>cnp.PyArray_DATA(res)
+        for i in range(n):
+            r[i] = o[i] * ((<double*>(gp + i * gs))[0] - dot)
+        return [res]
 
     cdef object _release(self):
         self._sdata = None
@@ -768,7 +843,7 @@ cdef class OpNode(Node):
         cdef int variadic = spec.n_inputs < 0
         if self.scalar_op != 0:
             g = grads[0]
-            if g is not None and not tensor_path and batch_ndim == 0 and _is_f64_value(g):
+            if g is not None and not tensor_path and batch_ndim == 0 and _fast_grad_ok(self, g):
                 fast = self._scalar_apply(g, needed)
                 if fast is not None:
                     return <list>fast
@@ -1038,10 +1113,15 @@ cdef enum:
     SC_SIGMOID
     SC_SQRT
     SC_SOFTPLUS
+    # small-vector ops (from here on, see _vector_dispatch)
+    SC_STACK
+    SC_SOFTMAX
+    SC_SELECT
 
 SCALAR_OPS = {"add": SC_ADD, "sub": SC_SUB, "mul": SC_MUL, "div": SC_DIV, "neg": SC_NEG,
               "sin": SC_SIN, "cos": SC_COS, "exp": SC_EXP, "log": SC_LOG, "tanh": SC_TANH,
-              "sigmoid": SC_SIGMOID, "sqrt": SC_SQRT, "softplus": SC_SOFTPLUS}
+              "sigmoid": SC_SIGMOID, "sqrt": SC_SQRT, "softplus": SC_SOFTPLUS,
+              "stack": SC_STACK, "softmax": SC_SOFTMAX, "getitem": SC_SELECT}
 
 cdef object _F64_DTYPE = np.dtype(np.float64)
 cdef tuple _SCALAR_SHAPES = ((), ((),), ((), ()))
@@ -1106,6 +1186,255 @@ cdef inline long _version_of(object a):
     return 0 if (<TensorBase>a)._vc is None else (<TensorBase>a)._vc.value
 
 
+cdef inline bint _fast_grad_ok(OpNode node, object g):
+    """Whether ``g`` is a gradient that the node's C backward takes."""
+    cdef int op = node.scalar_op
+    if op < SC_STACK or op == SC_SELECT:
+        return _is_f64_value(g)
+    # stack and softmax: one float64 per element of their 1-d output
+    return (type(g) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>g) == 1
+            and cnp.PyArray_TYPE(<cnp.ndarray>g) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>g)
+            and cnp.PyArray_DIM(<cnp.ndarray>g, 0) == node.s_len)
+
+
+# Small-vector ops: what the generic path records, built in C. A softmax longer than
+# this takes the generic path (where NumPy's vectorised loops pay off).
+cdef Py_ssize_t _SMALL_SOFTMAX = 64
+cdef list _scalar_shape_tuples = []     # n -> ((),) * n and (float64,) * n
+cdef object _select_cls = None           # SelectBackward0 (getitem's node for an int index)
+cdef tuple _F64_DTYPES_1 = (np.dtype(np.float64),)
+
+
+cdef list _vector_shapes = []           # n -> ((n,),): in_shapes of a 1-d input
+
+
+cdef inline tuple _vector_shape(Py_ssize_t n):
+    while len(_vector_shapes) <= n:
+        _vector_shapes.append(((len(_vector_shapes),),))
+    return <tuple>_vector_shapes[n]
+
+
+cdef inline tuple _scalars_shapes(Py_ssize_t n, bint dtypes):
+    while len(_scalar_shape_tuples) <= n:
+        k = len(_scalar_shape_tuples)
+        _scalar_shape_tuples.append((((),) * k, (_F64_DTYPE,) * k, (0,) * k))
+    return <tuple>(<tuple>_scalar_shape_tuples[n])[1 if dtypes else 0]
+
+
+cdef inline bint _f64_scalar_tensor(object a, double* v):
+    """A tensor holding one float64 (0-d), without a tangent: its value in ``v``."""
+    cdef TensorBase t
+    if not isinstance(a, TensorBase):
+        return False
+    t = <TensorBase>a
+    if t._tan is not None:
+        return False
+    d = t._data
+    if _is_f64(d):
+        v[0] = _f64_val(d)
+        return True
+    if _is_f64_value(d):
+        v[0] = (<double*>cnp.PyArray_DATA(<cnp.ndarray>d))[0]
+        return True
+    return False
+
+
+cdef inline cnp.ndarray _f64_vector_of(object a):
+    """The data of a 1-d float64 tensor without a tangent (None otherwise)."""
+    cdef TensorBase t
+    if not isinstance(a, TensorBase):
+        return None
+    t = <TensorBase>a
+    if t._tan is not None:
+        return None
+    d = t._data
+    if (type(d) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>d) == 1
+            and cnp.PyArray_TYPE(<cnp.ndarray>d) == cnp.NPY_DOUBLE
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>d)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>d)):
+        return <cnp.ndarray>d
+    return None
+
+
+@cython.cdivision(True)     # IEEE division: 0/0 is nan, as in NumPy
+cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
+    """stack of float64 scalars, softmax of a short float64 vector, and an int select
+    from a float64 vector, built in C; None: the generic path."""
+    global _select_cls
+    cdef int op = spec.scalar_op
+    cdef Py_ssize_t i, n, k
+    cdef cnp.npy_intp dim
+    cdef cnp.ndarray x, out
+    cdef double* o
+    cdef char* xp
+    cdef Py_ssize_t xs
+    cdef double v, m, total
+    cdef bint any_grad = False, finite
+    cdef long long index
+    cdef int overflow = 0
+    cdef Flags fl
+    cdef OpNode node
+    cdef TensorBase result, src
+    cdef list nexts, idxs
+    if op == SC_STACK:
+        n = len(inputs)
+        if n == 0 or len(params) != 1 or params[0] != 0:
+            return None
+        dim = n
+        out = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_DOUBLE, 0)
+        o = <double*>cnp.PyArray_DATA(out)
+        for i in range(n):
+            if not _f64_scalar_tensor(inputs[i], &o[i]):
+                return None
+            if (<TensorBase>inputs[i])._requires_grad:
+                any_grad = True
+        fl = _flags()
+        if fl.anomaly:
+            return None
+        result = new_tensor(out)
+        if not (any_grad and fl.grad_enabled):
+            return result
+        node = <OpNode>_new_instance(spec.node_cls)
+        nexts = [None] * n
+        idxs = [0] * n
+        for i in range(n):
+            e = _edge_node(spec, inputs[i], i, True)
+            if e is not None:
+                nexts[i] = e
+                idxs[i] = (<TensorBase>inputs[i])._output_nr
+        node.next_nodes = _untracked(tuple(nexts))
+        node.next_indices = _untracked(tuple(idxs))
+        node.in_shapes = _scalars_shapes(n, False)
+        node.in_dtypes = _scalars_shapes(n, True)
+    elif op == SC_SOFTMAX:
+        x = _f64_vector_of(inputs[0])
+        if x is None or len(params) != 1 or params[0] != -1:
+            return None
+        n = cnp.PyArray_DIM(x, 0)
+        if n == 0 or n > _SMALL_SOFTMAX:
+            return None
+        fl = _flags()
+        if fl.anomaly:
+            return None
+        # exp(x - max) / sum: a max that is not finite (inf, nan) shifts by 0, as
+        # ops/nn.py's _shifted does
+        xp = cnp.PyArray_BYTES(x)
+        xs = cnp.PyArray_STRIDE(x, 0)
+        m = (<double*>xp)[0]
+        finite = True
+        for i in range(n):
+            v = (<double*>(xp + i * xs))[0]
+            if v != v:
+                finite = False
+            elif v > m:
+                m = v
+        if not finite or m - m != 0.0:
+            m = 0.0
+        dim = n
+        out = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_DOUBLE, 0)
+        o = <double*>cnp.PyArray_DATA(out)
+        total = 0.0
+        for i in range(n):
+            o[i] = exp((<double*>(xp + i * xs))[0] - m)
+            total += o[i]
+        for i in range(n):
+            o[i] = o[i] / total
+        result = new_tensor(out)
+        src = <TensorBase>inputs[0]
+        if not (src._requires_grad and fl.grad_enabled):
+            return result
+        node = <OpNode>_new_instance(spec.node_cls)
+        e = _edge_node(spec, src, 0, False)
+        node.next_nodes = _untracked((e,))
+        node.next_indices = _INDEX_0 if src._output_nr == 0 else (src._output_nr,)
+        node.in_shapes = _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
+        node.in_dtypes = _F64_DTYPES_1
+        node._sout = out
+        node.saved_out_vcs = _untracked((result.vc(),))
+        node.saved_out_versions = _INDEX_0
+        node.s_saves = True
+    else:   # SC_SELECT: x[index] for an int index, a 0-d view
+        if len(params) != 1 or type(params[0]) is not int:
+            return None
+        x = _f64_vector_of(inputs[0])
+        if x is None:
+            return None
+        n = cnp.PyArray_DIM(x, 0)
+        index = PyLong_AsLongLongAndOverflow(params[0], &overflow)
+        if overflow or index >= n or index < -n:
+            return None             # the generic path raises the IndexError
+        if index < 0:
+            index += n
+        fl = _flags()
+        if fl.anomaly:
+            return None
+        src = <TensorBase>inputs[0]
+        result = new_tensor(_f64_view0(x, cnp.PyArray_BYTES(x) + index * cnp.PyArray_STRIDE(x, 0)))
+        result._vc = src.vc()
+        result._base = src if src._base is None else src._base
+        if not (src._requires_grad and fl.grad_enabled):
+            return result
+        if _select_cls is None:
+            _select_cls = spec.node_variant([x], params)
+        node = <OpNode>_new_instance(_select_cls)
+        e = _edge_node(spec, src, 0, False)
+        node.next_nodes = _untracked((e,))
+        node.next_indices = _INDEX_0 if src._output_nr == 0 else (src._output_nr,)
+        node.in_shapes = _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
+        node.in_dtypes = _F64_DTYPES_1
+        node.s_index = index
+    node.spec = spec
+    node.params = _untracked(params)
+    node.num_outputs = 1
+    node.scalar_op = op
+    node.s_len = n
+    result._grad_fn = node
+    result._requires_grad = True
+    return result
+
+
+cdef OpSpec _SPEC_STACK = None, _SPEC_SOFTMAX = None, _SPEC_GETITEM = None
+
+
+def set_vector_ops(OpSpec stack, OpSpec softmax, OpSpec getitem):
+    """Register the ops behind ``stack_scalars``, ``softmax_vector`` and ``select``."""
+    global _SPEC_STACK, _SPEC_SOFTMAX, _SPEC_GETITEM
+    _SPEC_STACK, _SPEC_SOFTMAX, _SPEC_GETITEM = stack, softmax, getitem
+
+
+# Entry points for the public functions: the common small cases skip the Python
+# layers (argument checks, normalisation) that they do not need. None: not such a case.
+def stack_scalars(object tensors, object dim):
+    """``stack(tensors, dim)`` for a list or tuple of 0-d float64 tensors, else None."""
+    if (type(tensors) is not list and type(tensors) is not tuple) or not (
+            dim is None or (type(dim) is int and (dim == 0 or dim == -1))):
+        return None
+    return _vector_dispatch(_SPEC_STACK, tuple(tensors), _PARAMS_0)
+
+
+def softmax_vector(object x, object dim):
+    """``softmax(x, dim)`` for a short 1-d float64 tensor and dim 0 or -1, else None."""
+    if type(dim) is not int or not (dim == 0 or dim == -1):
+        return None
+    return _vector_dispatch(_SPEC_SOFTMAX, (x,), _PARAMS_MINUS_1)
+
+
+def select(object x, object index):
+    """``x[index]`` for a 1-d float64 tensor and an int in range, else None."""
+    if type(index) is not int:
+        return None
+    result = _vector_dispatch(_SPEC_GETITEM, (x,), (index,))
+    if result is not None:
+        # in-place ops on this view are written through ``x[index] = ...``
+        (<TensorBase>result)._view_of = _untracked((x, index))
+    return result
+
+
+cdef tuple _PARAMS_0 = (0,)
+cdef tuple _PARAMS_MINUS_1 = (-1,)
+
+
 cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     """Run a fast-path op, or return None for the generic path."""
     cdef Py_ssize_t n = len(inputs)
@@ -1117,6 +1446,8 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     cdef TensorBase result
     cdef object e0, e1
     cdef int i0, i1
+    if op >= SC_STACK:
+        return _vector_dispatch(spec, inputs, params)
     if n == 1:
         if not _scalar_operand(inputs[0], &x, &t0, &g0):
             return None
@@ -1175,7 +1506,7 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
         return result
     node = <OpNode>_new_instance(spec.node_cls)
     node.spec = spec
-    node.params = params
+    node.params = _untracked(params)
     node.num_outputs = 1
     node.scalar_op = op
     node.sx0 = x
@@ -1208,8 +1539,8 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
                 node.sver1 = _version_of(inputs[1])
     node.s_saves = node.s_inputs is not None or spec.save_out
     if spec.save_out:
-        node.saved_out_vcs = (result.vc(),)
-        node.saved_out_versions = (0,)
+        node.saved_out_vcs = _untracked((result.vc(),))
+        node.saved_out_versions = _INDEX_0
     result._grad_fn = node
     result._requires_grad = True
     return result
@@ -1673,6 +2004,7 @@ cdef list _jvp_args(OpSpec spec, tuple plan, object g, list vals, tuple params, 
 
 @cython.final
 @cython.no_gc
+@cython.no_gc      # its cycle with the node (node._task) is broken when backward ends
 cdef class _NodeTask:
     """One node's state during one backward call: pending edges and gradient buffers."""
     cdef Node node
@@ -1682,10 +2014,30 @@ cdef class _NodeTask:
     cdef list more            # [[buffer, owned], ...] for outputs 1.. (multi-output nodes)
 
 
+cdef inline bint _small_f64_vector(cnp.ndarray a):
+    """A 1-d C-contiguous, aligned float64 array of at most 64 elements."""
+    return (cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
+            and cnp.PyArray_DIM(a, 0) <= 64
+            and cnp.PyArray_ISCARRAY_RO(a))
+
+
 cdef inline object _sum_into(object cur, bint cur_owned, object g, bint tensor_path):
     """cur + g, in place into ``cur`` when the engine owns it (returns the buffer)."""
+    cdef Py_ssize_t i, n
+    cdef double* c
+    cdef double* d
     if _is_f64(cur) and _is_f64(g):
         return _f64_new(_f64_val(cur) + _f64_val(g))
+    if (not tensor_path and cur_owned and type(cur) is ndarray and type(g) is ndarray
+            and _small_f64_vector(<cnp.ndarray>cur) and _small_f64_vector(<cnp.ndarray>g)
+            and cnp.PyArray_DIM(<cnp.ndarray>cur, 0) == cnp.PyArray_DIM(<cnp.ndarray>g, 0)):
+        # short vectors: a C loop instead of a ufunc call (~1 us of overhead)
+        n = cnp.PyArray_DIM(<cnp.ndarray>cur, 0)
+        c = <double*>cnp.PyArray_DATA(<cnp.ndarray>cur)
+        d = <double*>cnp.PyArray_DATA(<cnp.ndarray>g)
+        for i in range(n):
+            c[i] += d[i]
+        return cur
     if (not tensor_path and cur_owned and type(cur) is ndarray and type(g) is ndarray
             and (<cnp.ndarray>cur).ndim > 0 and cur.shape == g.shape and cur.dtype == g.dtype):
         _np_add(cur, g, out=cur)
@@ -1929,7 +2281,7 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                     and not flags.anomaly and isinstance(node, OpNode)
                     and (<OpNode>node).scalar_op != 0 and node._pre_hooks is None
                     and node._retained is None and st.g0 is not None
-                    and (capture is None or node not in capture) and _is_f64_value(st.g0)):
+                    and (capture is None or node not in capture) and _fast_grad_ok(<OpNode>node, st.g0)):
                 # a node of the scalar fast path, on doubles (None: a version check
                 # failed, and the generic path below raises the full error)
                 out_grads = (<OpNode>node)._scalar_apply(st.g0, None)
@@ -2046,6 +2398,8 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
 
 
 cdef bint _is_alias(object g, list grads):
+    if grads is None:         # a fast-path node: its gradients are fresh
+        return False
     for x in grads:
         if x is g:
             return True

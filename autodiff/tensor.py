@@ -502,7 +502,9 @@ class Tensor(_core.TensorBase):
         return self
 
     def __getitem__(self, index: Any) -> "Tensor":
-        return api.getitem(self, index)
+        # an int index into a 1-d float64 tensor is built in the core
+        fast = _core.select(self, index)
+        return fast if fast is not None else api.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         api.setitem(self, index, value)
