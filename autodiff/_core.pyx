@@ -412,8 +412,26 @@ cdef inline tuple edge_of(object x):
 # Nodes
 # ---------------------------------------------------------------------------
 
+cdef class Node
+
+
 @cython.no_gc
-cdef class Node:
+cdef class _NodeTask:
+    """One node's state during one backward call: pending edges and gradient buffers.
+
+    Every Node is also one (the base class): a backward that keeps its state on the
+    nodes (the common case) touches no other object per node. Other calls (autograd.grad,
+    a backward inside a hook, ...) make separate tasks, in a dict, with ``node`` set."""
+    cdef Py_ssize_t deps
+    cdef object g0            # gradient buffer of output 0
+    cdef list more            # [[buffer, owned], ...] for outputs 1.. (multi-output nodes)
+    cdef Node node            # the node of a separate task (None on a node itself)
+    cdef bint owned0          # True when g0 is an array this backward allocated
+    cdef bint active          # on a node: its state belongs to the running backward
+
+
+@cython.no_gc
+cdef class Node(_NodeTask):
     """A node of the backward graph: a function from output grads to input grads."""
     cdef public tuple next_nodes
     cdef public tuple next_indices
@@ -421,7 +439,6 @@ cdef class Node:
     cdef public dict _pre_hooks      # output_nr -> list of [key, fn]
     cdef public dict _retained       # output_nr -> weakref of a tensor that retains grad
     cdef public object _anomaly_trace
-    cdef object _task                # its _NodeTask during a backward that keeps tasks on nodes
     cdef object __weakref__
 
     def name(self):
@@ -2002,18 +2019,6 @@ cdef list _jvp_args(OpSpec spec, tuple plan, object g, list vals, tuple params, 
 # Backward
 # ---------------------------------------------------------------------------
 
-@cython.final
-@cython.no_gc
-@cython.no_gc      # its cycle with the node (node._task) is broken when backward ends
-cdef class _NodeTask:
-    """One node's state during one backward call: pending edges and gradient buffers."""
-    cdef Node node
-    cdef Py_ssize_t deps
-    cdef object g0            # gradient buffer of output 0
-    cdef bint owned0          # True when g0 is an array this backward allocated
-    cdef list more            # [[buffer, owned], ...] for outputs 1.. (multi-output nodes)
-
-
 cdef inline bint _small_f64_vector(cnp.ndarray a):
     """A 1-d C-contiguous, aligned float64 array of at most 64 elements."""
     return (cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
@@ -2056,7 +2061,8 @@ cdef inline void _add_grad(_NodeTask st, Py_ssize_t k, object g, bint owned, bin
             st.owned0 = not tensor_path
         return
     if st.more is None:
-        st.more = [[None, False] for _ in range(st.node.num_outputs - 1)]
+        owner = st.node if st.node is not None else <Node>st
+        st.more = [[None, False] for _ in range((<Node>owner).num_outputs - 1)]
     slot = st.more[k - 1]
     if slot[0] is None:
         slot[0] = g
@@ -2147,19 +2153,37 @@ cdef bint _tasks_on_nodes_busy = False
 
 cdef inline _NodeTask _find_task(Node node, dict tasks):
     if tasks is None:
-        return <_NodeTask>node._task
+        return node if node.active else None
     return <_NodeTask>tasks.get(node)
 
 
-cdef inline _NodeTask _new_task(Node node, dict tasks, list discovered):
-    cdef _NodeTask st = _NodeTask.__new__(_NodeTask)
-    st.node = node
+cdef inline _NodeTask _new_task(Node node, dict tasks):
+    cdef _NodeTask st
     if tasks is None:
-        node._task = st
-        discovered.append(node)
-    else:
-        tasks[node] = st
+        node.active = True
+        node.deps = 0
+        return node
+    st = _NodeTask.__new__(_NodeTask)
+    st.node = node
+    tasks[node] = st
     return st
+
+
+cdef void _clear_tasks(tuple root_edges):
+    """After a failed backward that kept its state on the nodes: drop what is left."""
+    cdef list stack = [e[0] for e in root_edges]
+    cdef set seen = set()
+    cdef Node node
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        node.active = False
+        node.deps = 0
+        node.g0 = None
+        node.more = None
+        stack.extend(node.next_nodes)
 
 
 def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_graph,
@@ -2180,7 +2204,6 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
     # (autograd.grad, a backward inside a hook, concurrent threads) use a dict.
     cdef bint on_nodes = inputs is None and not _tasks_on_nodes_busy
     cdef dict tasks = None if on_nodes else {}
-    cdef list discovered = [] if on_nodes else None
     cdef Node node
     cdef Py_ssize_t i
     cdef tuple root_edges = tuple([edge_of(r) for r in roots])
@@ -2193,19 +2216,20 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
         _tasks_on_nodes_busy = True
     try:
         return _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumulate,
-                             allow_unused, batch_ndim, flags, tensor_path, root_edges,
-                             tasks, discovered)
+                             allow_unused, batch_ndim, flags, tensor_path, root_edges, tasks)
+    except BaseException:
+        # a node that ran is done with its state; the others still hold theirs
+        if on_nodes:
+            _clear_tasks(root_edges)
+        raise
     finally:
         if on_nodes:
-            for node in discovered:
-                node._task = None
             _tasks_on_nodes_busy = False
 
 
 cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_graph,
                           tuple inputs, bint accumulate, bint allow_unused, int batch_ndim,
-                          Flags flags, bint tensor_path, tuple root_edges, dict tasks,
-                          list discovered):
+                          Flags flags, bint tensor_path, tuple root_edges, dict tasks):
     cdef Py_ssize_t i, k, n_roots = len(roots), n_edges, sp, rp
     cdef list stack = []
     cdef list ready = []
@@ -2222,7 +2246,7 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
     for e in root_edges:
         node = e[0]
         if _find_task(node, tasks) is None:
-            _new_task(node, tasks, discovered)
+            _new_task(node, tasks)
             stack.append(node)
     # Stacks are lists used with an explicit top index: popping never shrinks them,
     # so a long chain does not reallocate the list on every push and pop.
@@ -2235,7 +2259,7 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                 continue
             nst = _find_task(nxt, tasks)
             if nst is None:
-                nst = _new_task(nxt, tasks, discovered)
+                nst = _new_task(nxt, tasks)
                 if sp < len(stack):
                     stack[sp] = nxt
                 else:
@@ -2275,7 +2299,11 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
             rp -= 1
             st = <_NodeTask>ready[rp]
             ready[rp] = None
-            node = st.node
+            if tasks is None:
+                node = <Node>st
+                node.active = False       # nothing looks this node up again
+            else:
+                node = st.node
             out_grads = None
             if (st.more is None and not tensor_path and batch_ndim == 0 and needed is None
                     and not flags.anomaly and isinstance(node, OpNode)

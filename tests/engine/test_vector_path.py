@@ -214,3 +214,26 @@ def test_forward_mode_and_anomaly_mode_take_the_generic_path():
         x = ad.tensor([0.1, 0.2], requires_grad=True)
         F.softmax(x, dim=0)[0].backward()
         assert x.grad is not None
+
+
+def test_a_failed_backward_leaves_no_state_on_the_nodes():
+    x = ad.tensor([0.5, 1.5], requires_grad=True)
+    leaves, xs = _scalars([0.1, 0.2])
+    p = F.softmax(ad.stack(xs), dim=0)
+    y = p[0] * x[0] + p[1] * x[1] + xs[0] * xs[1]
+    calls = []
+
+    def failing_once(g):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("hook failed")
+    p.register_hook(failing_once)
+    with pytest.raises(ValueError, match="hook failed"):
+        y.backward(retain_graph=True)
+    assert x.grad.tolist() == p.tolist()          # x's node ran before the failure
+    x.grad = None
+    y.backward()                                   # no gradient left over from the failure
+    sm = p.detach().numpy()
+    g = sm * (x.detach().numpy() - (sm * x.detach().numpy()).sum())
+    np.testing.assert_allclose([leaves[0].grad.item(), leaves[1].grad.item()],
+                               [g[0] + 0.2, g[1] + 0.1], rtol=1e-14)
