@@ -545,31 +545,33 @@ cdef str _freed_message(str name):
 @cython.no_gc
 cdef class OpNode(Node):
     """Backward node of a registered op; its class is named e.g. ``MulBackward0``."""
-    cdef public OpSpec spec
-    cdef tuple _sdata                  # per input: raw array (or None if not saved)
-    cdef tuple _stens                  # per input: Tensor object (or None)
-    cdef tuple _svers                  # per input: its version when saved
-    cdef object _sout
-    cdef public object saved_out_tangent
-    cdef public object saved_out_vcs     # version counters of the outputs, when out is saved
-    cdef public tuple saved_out_versions
-    cdef public tuple params
-    cdef public tuple in_shapes
-    cdef public tuple in_dtypes
-    cdef public bint freed
+    # Fields in the order backward reads them: a graph of 1e4+ scalar nodes does not
+    # fit in the cache, and each cache line of a node costs a miss when it runs.
     # A node recorded by the float64-scalar fast path keeps its inputs as C doubles
-    # and fills the generic fields above only when something needs them.
+    # and fills the generic fields below only when something needs them.
     cdef int scalar_op
+    cdef public bint freed
+    cdef bint s_saves                  # its backward reads saved values (freed by backward)
     cdef double sx0, sx1, sout
     cdef tuple s_inputs                # the op's inputs, when a rule reads one
-    cdef double s_thr                  # softplus's threshold
-    cdef int s_mask                    # bit i: input i is a tensor (else a Python number)
-    cdef bint s_saves                  # its backward reads saved values (freed by backward)
     cdef long sver0, sver1             # their versions when recorded
+    cdef public object saved_out_vcs     # version counters of the outputs, when out is saved
+    cdef public tuple saved_out_versions
     # The small-vector ops of the fast path (stack of scalars, softmax and an int
     # select on a 1-d float64 vector) fill the generic fields when recorded, and
     # keep the vector's length and the selected position for their C backward.
     cdef Py_ssize_t s_len, s_index
+    cdef object _sout
+    cdef double s_thr                  # softplus's threshold
+    cdef int s_mask                    # bit i: input i is a tensor (else a Python number)
+    cdef public OpSpec spec
+    cdef tuple _sdata                  # per input: raw array (or None if not saved)
+    cdef tuple _stens                  # per input: Tensor object (or None)
+    cdef tuple _svers                  # per input: its version when saved
+    cdef public object saved_out_tangent
+    cdef public tuple params
+    cdef public tuple in_shapes
+    cdef public tuple in_dtypes
 
     @property
     def saved_data(self):
@@ -766,12 +768,15 @@ cdef class OpNode(Node):
         return [res]
 
     cdef object _release(self):
+        self.freed = True
+        if 0 < self.scalar_op < SC_STACK:
+            self.s_inputs = None      # (the generic fields are not filled)
+            return
         self._sdata = None
         self._stens = None
         self._sout = None
         self.s_inputs = None
         self.saved_out_tangent = None
-        self.freed = True
 
     cdef object unpack_input(self, int i, bint tensor_path):
         cdef TensorBase t
