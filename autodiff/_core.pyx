@@ -876,9 +876,9 @@ cpdef object sum_to_shape(object g, tuple shape, int batch_ndim):
     if axes and only_leading:
         # a fresh array of the target shape (a reshaped keepdims sum would be a view,
         # which the engine could not accumulate into and .grad would copy)
-        g = g.sum(axis=tuple(axes))
+        g = _np_add.reduce(g, axis=tuple(axes))   # (ndarray.sum goes through a Python wrapper)
     elif axes:
-        g = g.sum(axis=tuple(axes), keepdims=True)
+        g = _np_add.reduce(g, axis=tuple(axes), keepdims=True)
     target = tuple(gshape[:batch_ndim]) + shape
     if g.shape != target:
         g = g.reshape(target)
