@@ -48,7 +48,10 @@ def _log_softmax_jvp(t_x, out, axis):
        jvp=_log_softmax_jvp, batch_ok=True, node_name="LogSoftmaxBackward0")
 def log_softmax(x, axis=-1):
     z = _shifted(x, axis)
-    return z - np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
+    lse = np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
+    if type(z) is np.ndarray and z.dtype == lse.dtype:
+        return np.subtract(z, lse, out=z)     # z is a fresh array: no second one
+    return z - lse
 
 
 # PyTorch clamps each log at -100 so that a probability of exactly 0 or 1 gives a finite
