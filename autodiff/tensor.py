@@ -18,6 +18,16 @@ from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise, linalg
 from .ops.binary import where
 
 _FLOAT_KINDS = "fc"
+_AUTOGRAD = None
+
+
+def _autograd() -> Any:
+    # autodiff.autograd imports this module; an import statement per backward() costs ~1 us
+    global _AUTOGRAD
+    if _AUTOGRAD is None:
+        from . import autograd
+        _AUTOGRAD = autograd
+    return _AUTOGRAD
 
 
 class RemovableHandle:
@@ -280,10 +290,9 @@ class Tensor(_core.TensorBase):
         >>> x.grad
         tensor(6.)
         """
-        from .autograd import backward as _backward
         # ``gradient`` is one array-like for this one tensor (never a sequence of them)
-        _backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
-                  inputs=inputs)
+        _autograd().backward(self, None if gradient is None else (gradient,), retain_graph,
+                             create_graph, inputs=inputs)
 
     # -- array-like ------------------------------------------------------------
     @property

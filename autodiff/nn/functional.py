@@ -173,7 +173,8 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
         n_rows, n_classes = input._data.shape
         if t.shape[0] == n_rows and n_rows:
             # one reduction bounds the targets: seen as unsigned, a negative one is huge
-            hi = (t.view(_UNSIGNED[t.itemsize]) if t.dtype.kind == "i" else t).max()
+            # (np.maximum.reduce: ndarray.max wraps it in a Python function)
+            hi = np.maximum.reduce(t.view(_UNSIGNED[t.itemsize]) if t.dtype.kind == "i" else t)
             if (hi < n_classes
                     and not (0 <= ignore_index < n_classes and (t == ignore_index).any())):
                 return _nn_ops.cross_entropy_rows(input, _nn_ops.log_softmax(input, -1), t,

@@ -17,7 +17,7 @@ from ._registry import ELEMENTWISE, defop
 def _shifted(x, axis):
     # subtracting the max keeps exp() <= 1; an all -inf row stays -inf without inf - inf.
     # (Forwards see raw arrays: methods skip NumPy's __array_function__ dispatch.)
-    m = x.max(axis=axis, keepdims=True)
+    m = np.maximum.reduce(x, axis=axis, keepdims=True)   # ndarray.max wraps this in Python
     if not _all_finite(m):
         m = np.where(np.isfinite(m), m, 0.0)
     return x - m
@@ -27,7 +27,7 @@ def _all_finite(m):
     # one reduction instead of isfinite + all (a sum that overflows only costs the careful
     # path); math.isfinite takes no complex numbers
     try:
-        return math.isfinite(m.sum())
+        return math.isfinite(np.add.reduce(m, axis=None))
     except TypeError:
         return bool(np.isfinite(m).all())
 
@@ -48,7 +48,10 @@ def _log_softmax_jvp(t_x, out, axis):
        jvp=_log_softmax_jvp, batch_ok=True, node_name="LogSoftmaxBackward0")
 def log_softmax(x, axis=-1):
     z = _shifted(x, axis)
-    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    lse = np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
+    if type(z) is np.ndarray and z.dtype == lse.dtype:
+        return np.subtract(z, lse, out=z)     # z is a fresh array: no second one
+    return z - lse
 
 
 # PyTorch clamps each log at -100 so that a probability of exactly 0 or 1 gives a finite
@@ -134,6 +137,15 @@ def _ce_grad(g, logp, target, reduction):
         # recorded backward: differentiable ops only (nothing in place)
         d = np.exp(logp) - _picked_onehot(target, (n, c), logp.dtype)
         return d * (g[..., None] if reduction == "none" else g[..., None, None])
+    if reduction != "none" and (type(g) is not np.ndarray or g.ndim == 0):
+        # one scale for every row (the usual loss.backward()): exp(logp) g - onehot g,
+        # in place, in the order PyTorch's log-softmax backward rounds it
+        d = np.exp(logp, order="C")                     # C order: flat is a view
+        d *= g
+        flat = d.reshape(-1)
+        idx = _flat_index(target, n, c)
+        flat[idx] = flat[idx] - g
+        return d
     d = np.exp(logp)
     gt = g if reduction == "none" else g[..., None]     # per row: (..., n) or (..., 1)
     if gt.ndim == 1:
@@ -163,5 +175,5 @@ def cross_entropy_rows(x, logp, target, reduction):
     picked = logp.reshape(-1)[_flat_index(target, n, c)]
     if reduction == "none":
         return -picked
-    loss = -picked.sum()
+    loss = -np.add.reduce(picked)
     return loss / n if reduction == "mean" else loss
