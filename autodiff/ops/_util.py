@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _core
+
 
 def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     """Axes as a sorted tuple of negative ints (so leading batch axes do not shift them)."""
@@ -21,11 +23,24 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
 
 def expand_reduced(g, x_shape: tuple, axis, keepdims: bool):
     """Broadcast the gradient of a reduction back over the reduced axes of ``x``."""
+    if not isinstance(g, (np.ndarray, np.generic, _core.TensorBase)):
+        g = np.asarray(g)
     ndim = len(x_shape)
-    if not keepdims and ndim:
-        g = np.expand_dims(g, normalize_axes(axis, ndim))
-    lead = g.shape[: g.ndim - ndim]
-    return np.broadcast_to(g, lead + tuple(x_shape))
+    x_shape = tuple(x_shape)
+    g_shape = g.shape
+    if keepdims or not ndim:
+        lead = g_shape[: len(g_shape) - ndim]
+    else:
+        # g lacks the reduced axes: put them back as size 1 (a reshape, no copy)
+        axes = normalize_axes(axis, ndim)
+        lead = g_shape[: len(g_shape) - (ndim - len(axes))]
+        kept = list(x_shape)
+        for a in axes:
+            kept[a] = 1
+        g = g.reshape(lead + tuple(kept))
+    if isinstance(g, _core.TensorBase):
+        return np.broadcast_to(g, lead + x_shape)
+    return _core.broadcast_view(g, lead + x_shape)
 
 
 def reduced_count(x_shape: tuple, axis) -> int:

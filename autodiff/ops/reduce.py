@@ -21,6 +21,9 @@ def _over_dims(name):
 @defop(vjp={"x": lambda g, x_shape, axis, keepdims: expand_reduced(g, x_shape, axis, keepdims)},
        jvp=LINEAR, batch_ok=True, node_names=_over_dims("SumBackward1"))
 def sum(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray:
+        # what np.sum does, without its Python layers (~2 us on small arrays)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
