@@ -2251,6 +2251,26 @@ cdef void _clear_tasks(tuple root_edges):
         stack.extend(node.next_nodes)
 
 
+def backward_default(TensorBase t):
+    """``t.backward()`` without arguments, for a real one-element ``t``: seeds ones of
+    its shape and dtype and runs (True), without the Python argument handling of
+    ``autograd.backward``. Returns False, having done nothing, for any other ``t``."""
+    data = t._data
+    if type(data) is ndarray:
+        if cnp.PyArray_SIZE(<cnp.ndarray>data) != 1:
+            return False
+    elif not isinstance(data, _np_generic):
+        return False
+    dtype = data.dtype
+    if dtype.kind != "f" and dtype.kind != "c":
+        return False
+    seed = cnp.PyArray_EMPTY(data.ndim, cnp.PyArray_DIMS(<cnp.ndarray>data) if type(data) is ndarray
+                             else NULL, dtype.num, 0)
+    seed.fill(1)
+    run_backward((t,), (seed,), False, False)
+    return True
+
+
 def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_graph,
                  tuple inputs=None, bint accumulate=True, bint allow_unused=False,
                  int batch_ndim=0):

@@ -290,6 +290,9 @@ class Tensor(_core.TensorBase):
         >>> x.grad
         tensor(6.)
         """
+        if (gradient is None and retain_graph is None and not create_graph and inputs is None
+                and _core.backward_default(self)):
+            return      # the common call, without the argument handling below
         # ``gradient`` is one array-like for this one tensor (never a sequence of them)
         _autograd().backward(self, None if gradient is None else (gradient,), retain_graph,
                              create_graph, inputs=inputs)
