@@ -45,13 +45,11 @@ cdef extern from *:
     }
     static inline int ad_is_f64(PyObject* o) { return Py_TYPE(o) == &PyDoubleArrType_Type; }
     static inline double ad_f64_val(PyObject* o) { return PyArrayScalar_VAL(o, Double); }
-    /* A 0-d float64 view of the element at ``ptr`` of ``base`` (what base[i, ...] gives). */
-    static PyObject* ad_f64_view0(PyArrayObject* base, char* ptr) {
-        PyArray_Descr* d = PyArray_DescrFromType(NPY_DOUBLE);
-        PyObject* v;
-        if (!d) return NULL;
-        v = PyArray_NewFromDescr(&PyArray_Type, d, 0, NULL, NULL, ptr,
-                                 PyArray_FLAGS(base) & NPY_ARRAY_WRITEABLE, NULL);
+    /* An array of ``d`` (a reference it steals) over memory of ``base`` at ``data``,
+       which keeps ``base`` alive. */
+    static PyObject* ad_view_of(PyArrayObject* base, PyArray_Descr* d, int nd, npy_intp* dims,
+                                npy_intp* strides, void* data, int flags) {
+        PyObject* v = PyArray_NewFromDescr(&PyArray_Type, d, nd, dims, strides, data, flags, NULL);
         if (!v) return NULL;
         Py_INCREF(base);
         if (PyArray_SetBaseObject((PyArrayObject*)v, (PyObject*)base) < 0) {
@@ -60,13 +58,18 @@ cdef extern from *:
         }
         return v;
     }
+    /* A 0-d float64 view of the element at ``ptr`` of ``base`` (what base[i, ...] gives). */
+    static PyObject* ad_f64_view0(PyArrayObject* base, char* ptr) {
+        PyArray_Descr* d = PyArray_DescrFromType(NPY_DOUBLE);
+        if (!d) return NULL;
+        return ad_view_of(base, d, 0, NULL, NULL, ptr,
+                          PyArray_FLAGS(base) & NPY_ARRAY_WRITEABLE);
+    }
     /* A read-only view of ``a`` broadcast to the ``nd`` dims at ``dims`` (NumPy's rules);
        NULL with ValueError when the shapes do not broadcast. */
     static PyObject* ad_broadcast_view(PyArrayObject* a, int nd, npy_intp* dims) {
         npy_intp strides[64];   /* callers pass nd <= 64 */
         int k, an = PyArray_NDIM(a), lead = nd - an;
-        PyArray_Descr* d;
-        PyObject* v;
         if (lead < 0) goto bad;
         for (k = 0; k < nd; k++) {
             if (k < lead) { strides[k] = 0; continue; }
@@ -76,16 +79,8 @@ cdef extern from *:
                 strides[k] = 0;
             else goto bad;
         }
-        d = PyArray_DESCR(a);
-        Py_INCREF(d);
-        v = PyArray_NewFromDescr(&PyArray_Type, d, nd, dims, strides, PyArray_DATA(a), 0, NULL);
-        if (!v) return NULL;
-        Py_INCREF(a);
-        if (PyArray_SetBaseObject((PyArrayObject*)v, (PyObject*)a) < 0) {
-            Py_DECREF(v);
-            return NULL;
-        }
-        return v;
+        Py_INCREF(PyArray_DESCR(a));
+        return ad_view_of(a, PyArray_DESCR(a), nd, dims, strides, PyArray_DATA(a), 0);
     bad:
         PyErr_SetString(PyExc_ValueError, "broadcast_view: the shapes do not broadcast");
         return NULL;
@@ -678,7 +673,7 @@ cdef class OpNode(Node):
             return          # (small-vector nodes have their generic fields already)
         self.scalar_op = 0
         n = len(self.next_nodes)
-        self.in_shapes = _SCALAR_SHAPES[n]
+        self.in_shapes = _scalars_shapes(n, False)
         dtypes = [None] * n
         sdata = [None] * n
         stens = [None] * n
@@ -1206,7 +1201,6 @@ SCALAR_OPS = {"add": SC_ADD, "sub": SC_SUB, "mul": SC_MUL, "div": SC_DIV, "neg":
               "stack": SC_STACK, "softmax": SC_SOFTMAX, "getitem": SC_SELECT}
 
 cdef object _F64_DTYPE = np.dtype(np.float64)
-cdef tuple _SCALAR_SHAPES = ((), ((),), ((), ()))
 
 
 cdef inline bint _is_f64_value(object g):
@@ -1283,9 +1277,8 @@ cdef inline bint _fast_grad_ok(OpNode node, object g):
 # Small-vector ops: what the generic path records, built in C. A softmax longer than
 # this takes the generic path (where NumPy's vectorised loops pay off).
 cdef Py_ssize_t _SMALL_SOFTMAX = 64
-cdef list _scalar_shape_tuples = []     # n -> ((),) * n and (float64,) * n
+cdef list _scalar_shape_tuples = []     # n -> (((),) * n, (float64,) * n)
 cdef object _select_cls = None           # SelectBackward0 (getitem's node for an int index)
-cdef tuple _F64_DTYPES_1 = (np.dtype(np.float64),)
 
 
 cdef list _vector_shapes = []           # n -> ((n,),): in_shapes of a 1-d input
@@ -1300,7 +1293,7 @@ cdef inline tuple _vector_shape(Py_ssize_t n):
 cdef inline tuple _scalars_shapes(Py_ssize_t n, bint dtypes):
     while len(_scalar_shape_tuples) <= n:
         k = len(_scalar_shape_tuples)
-        _scalar_shape_tuples.append((((),) * k, (_F64_DTYPE,) * k, (0,) * k))
+        _scalar_shape_tuples.append((((),) * k, (_F64_DTYPE,) * k))
     return <tuple>(<tuple>_scalar_shape_tuples[n])[1 if dtypes else 0]
 
 
@@ -1430,8 +1423,8 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
         e = _edge_node(spec, src, 0, False)
         node.next_nodes = _untracked((e,))
         node.next_indices = _INDEX_0 if src._output_nr == 0 else (src._output_nr,)
-        node.in_shapes = _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
-        node.in_dtypes = _F64_DTYPES_1
+        node.in_shapes = _vector_shape(n)
+        node.in_dtypes = _scalars_shapes(1, True)
         node._sout = out
         node.saved_out_vcs = _untracked((result.vc(),))
         node.saved_out_versions = _INDEX_0
@@ -1464,7 +1457,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
         node.next_nodes = _untracked((e,))
         node.next_indices = _INDEX_0 if src._output_nr == 0 else (src._output_nr,)
         node.in_shapes = _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
-        node.in_dtypes = _F64_DTYPES_1
+        node.in_dtypes = _scalars_shapes(1, True)
         node.s_index = index
     node.spec = spec
     node.params = _untracked(params)
@@ -2251,22 +2244,35 @@ cdef void _clear_tasks(tuple root_edges):
         stack.extend(node.next_nodes)
 
 
+cpdef object default_seed(object data):
+    """The gradient ``backward()`` starts from when none is given: ones of the shape and
+    dtype of ``data``, a one-element float or complex array or NumPy scalar (else None).
+
+    >>> import numpy as np
+    >>> default_seed(np.float32(2.0)).dtype, default_seed(np.zeros(3)) is None
+    (dtype('float32'), True)
+    """
+    if type(data) is ndarray:
+        if cnp.PyArray_SIZE(<cnp.ndarray>data) != 1:
+            return None
+    elif not isinstance(data, _np_generic):
+        return None
+    dtype = data.dtype
+    if dtype.kind != "f" and dtype.kind != "c":
+        return None
+    seed = cnp.PyArray_EMPTY(data.ndim, cnp.PyArray_DIMS(<cnp.ndarray>data) if type(data) is ndarray
+                             else NULL, dtype.num, 0)
+    seed.fill(1)
+    return seed
+
+
 def backward_default(TensorBase t):
     """``t.backward()`` without arguments, for a real one-element ``t``: seeds ones of
     its shape and dtype and runs (True), without the Python argument handling of
     ``autograd.backward``. Returns False, having done nothing, for any other ``t``."""
-    data = t._data
-    if type(data) is ndarray:
-        if cnp.PyArray_SIZE(<cnp.ndarray>data) != 1:
-            return False
-    elif not isinstance(data, _np_generic):
+    seed = default_seed(t._data)
+    if seed is None:
         return False
-    dtype = data.dtype
-    if dtype.kind != "f" and dtype.kind != "c":
-        return False
-    seed = cnp.PyArray_EMPTY(data.ndim, cnp.PyArray_DIMS(<cnp.ndarray>data) if type(data) is ndarray
-                             else NULL, dtype.num, 0)
-    seed.fill(1)
     run_backward((t,), (seed,), False, False)
     return True
 

@@ -38,11 +38,10 @@ def _root_grads(outputs: tuple, grad_outputs: Any, create_graph: bool, batched: 
                 raise RuntimeError("grad can be implicitly created only for scalar outputs "
                                    f"(output {i} has shape {tuple(data.shape)}); pass "
                                    "gradient= of that shape")
-            if data.dtype.kind not in "fc":
+            seed = _core.default_seed(data)
+            if seed is None:
                 raise RuntimeError("grad can be implicitly created only for real scalar "
                                    f"outputs (output {i} has dtype {data.dtype})")
-            seed = np.empty(data.shape, dtype=data.dtype)   # np.ones is a Python function
-            seed.fill(1)
             seeds.append(_core.make_tensor(seed) if create_graph else seed)
             continue
         if isinstance(g, _core.TensorBase):
