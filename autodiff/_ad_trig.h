@@ -1,5 +1,6 @@
 /*
- * Vectorisable float64 sin and cos for autodiff._kernels (see _kernels.pyx).
+ * Vectorisable float64 sin and cos for autodiff._kernels (see _kernels.pyx), and
+ * tanh's VJP g (1 - y^2) as one pass (AD_TANH_BWD).
  *
  * Method, for |x| <= AD_TRIG_MAX:
  *   j = nearest integer to x * 2/pi, computed by adding and subtracting
@@ -69,7 +70,7 @@
 #define AD_PAR_MIN 65536                   /* fewer elements: one thread */
 #define AD_PAR_BLOCK 8192                  /* unit of work shared among threads */
 
-enum { AD_SIN = 0, AD_COS = 1, AD_SIN_BWD = 2, AD_COS_BWD = 3 };
+enum { AD_SIN = 0, AD_COS = 1, AD_SIN_BWD = 2, AD_COS_BWD = 3, AD_TANH_BWD = 4 };
 
 /* 2/pi and pi/2 = P1 + P2 + P3 + P4 (P1..P3: 36 significant bits each). */
 static const double ad_2_pi = 0.6366197723675814;
@@ -155,6 +156,12 @@ AD_CLONES static void ad_trig_serial(int kind, const double *AD_RESTRICT x,
     ptrdiff_t start, i;
     for (start = 0; start < n; start += AD_TRIG_BLOCK) {
         ptrdiff_t end = n - start < AD_TRIG_BLOCK ? n : start + AD_TRIG_BLOCK;
+        if (kind == AD_TANH_BWD) {
+            /* tanh's VJP from its output y (passed as x): g (1 - y y), rounded as
+             * the three NumPy passes round it (no contraction), in one pass */
+            for (i = start; i < end; i++) out[i] = g[i] * (1.0 - x[i] * x[i]);
+            continue;
+        }
         switch (kind) {
         case AD_SIN:
             for (i = start; i < end; i++) out[i] = ad_sin1(x[i]);

@@ -1,7 +1,8 @@
 """Compiled kernels where they pay, NumPy everywhere else.
 
-``sin``/``cos`` and the fused VJPs ``sin_backward`` (g * cos x) and
-``cos_backward`` (-g * sin x) use ``autodiff._kernels`` (vectorised, multi-threaded,
+``sin``/``cos`` and the fused VJPs ``sin_backward`` (g * cos x),
+``cos_backward`` (-g * sin x) and ``tanh_backward`` (g * (1 - y**2), from tanh's
+output y) use ``autodiff._kernels`` (vectorised, multi-threaded, sin/cos
 <= 2 ulp from libm) for large contiguous float64 ndarrays. Anything else -- small
 arrays, other dtypes, strided views, NumPy scalars, and autodiff Tensors (the
 rules see Tensors under create_graph=True, where np.sin/np.cos dispatch to
@@ -70,3 +71,10 @@ def sin_backward(g, x):
 def cos_backward(g, x):
     """-g * sin(x): cos's VJP (and JVP)."""
     return _k.cos_backward(g, x) if _usable_pair(g, x) else -g * sin(x)
+
+
+def tanh_backward(g, y):
+    """g * (1 - y * y): tanh's VJP from its output y (and, with a tangent as g, its JVP)."""
+    if _usable_pair(g, y):
+        return _k.tanh_backward(g, y)
+    return g * (1 - y * y)

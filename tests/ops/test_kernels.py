@@ -130,6 +130,35 @@ def test_fused_backward_is_g_times_cos_in_one_rounding():
     assert max_ulp(cb, -g * libm(math.sin, x)) <= 3
 
 
+def test_tanh_backward_rounds_as_numpy_three_passes():
+    # one pass, no contraction: the same bits as NumPy's y*y, 1 - that, g * that
+    rng = np.random.default_rng(RNG_SEED)
+    y = np.tanh(rng.standard_normal(100_003))
+    y[::1000] = np.nan
+    y[1::1000] = 1.0
+    g = rng.standard_normal(y.size)
+    want = g * (1.0 - y * y)
+    assert np.array_equal(K.tanh_backward(g, y), want, equal_nan=True)
+    assert np.array_equal(_fast.tanh_backward(g, y), want, equal_nan=True)
+    f = np.asfortranarray(y[:3000].reshape(60, 50))
+    gf = np.asfortranarray(g[:3000].reshape(60, 50))
+    out = K.tanh_backward(gf, f)
+    assert out.flags.f_contiguous and np.array_equal(out, gf * (1.0 - f * f), equal_nan=True)
+    with pytest.raises(ValueError):
+        K.tanh_backward(np.ones(y.size - 1), y)
+
+
+def test_tanh_backward_falls_back_for_what_the_kernel_cannot_take():
+    y = np.tanh(np.linspace(-3, 3, 400))
+    g = np.broadcast_to(np.float64(1.5), y.shape)        # stride 0, as from sum's VJP
+    assert not K.usable_pair(g, y)
+    assert np.array_equal(_fast.tanh_backward(g, y), g * (1 - y * y))
+    g32 = np.ones(y.shape, np.float32)
+    assert _fast.tanh_backward(g32, y).dtype == np.float64
+    batched = np.ones((3,) + y.shape)                    # leading batch axis (forward mode)
+    assert np.array_equal(_fast.tanh_backward(batched, y), batched * (1 - y * y))
+
+
 def test_shape_and_memory_order_kept():
     rng = np.random.default_rng(RNG_SEED)
     x = np.asfortranarray(rng.standard_normal((30, 40)))
@@ -302,3 +331,16 @@ def test_large_array_forward_mode():
     np.testing.assert_allclose(out.numpy(), np.cos(np.sin(x0)), rtol=1e-15, atol=1e-15)
     np.testing.assert_allclose(tangent.numpy(), -np.sin(np.sin(x0)) * np.cos(x0) * t0,
                                rtol=1e-13, atol=1e-15)
+
+
+def test_large_tanh_first_and_second_derivatives_through_the_kernel():
+    rng = np.random.default_rng(RNG_SEED)
+    x0 = rng.uniform(-4, 4, 5000)
+    t = np.tanh(x0)
+    x = ad.tensor(x0, requires_grad=True)
+    y = ad.tanh(x)
+    y.backward(ad.tensor(np.full(x0.shape, 2.0)))
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 * (1 - t * t), rtol=1e-14, atol=1e-15)
+    (g,) = ad.autograd.grad(ad.tanh(x).sum(), x, create_graph=True)
+    (gg,) = ad.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), -2 * t * (1 - t * t), rtol=1e-12, atol=1e-15)
