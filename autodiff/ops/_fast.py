@@ -3,7 +3,9 @@
 ``sin``/``cos`` and the fused VJPs ``sin_backward`` (g * cos x),
 ``cos_backward`` (-g * sin x) and ``tanh_backward`` (g * (1 - y**2), from tanh's
 output y) use ``autodiff._kernels`` (vectorised, multi-threaded, sin/cos
-<= 2 ulp from libm) for large contiguous float64 ndarrays. Anything else -- small
+<= 2 ulp from libm) for large contiguous float64 ndarrays. ``all_finite`` and the
+cross-entropy row helpers (``rows_*``) are C loops that replace several NumPy calls
+on the small arrays of a training step. Anything else -- small
 arrays, other dtypes, strided views, NumPy scalars, and autodiff Tensors (the
 rules see Tensors under create_graph=True, where np.sin/np.cos dispatch to
 autodiff's ops so that higher derivatives work) -- goes to NumPy unchanged.
@@ -53,6 +55,10 @@ def _load_kernels():
 _k = _load_kernels()
 _usable = _k.usable
 _usable_pair = _k.usable_pair
+all_finite = _k.all_finite
+rows_usable = _k.rows_usable            # (n, c) float64 C-contiguous x, n int64 targets
+rows_pick_sum = _k.rows_pick_sum        # sum_i x[i, target[i]]
+rows_subtract_at = _k.rows_subtract_at  # x[i, target[i]] -= value, in place
 
 
 def sin(x):

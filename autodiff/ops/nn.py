@@ -6,11 +6,10 @@ tangent in place of g (the ELEMENTWISE marker). ``axis`` is a negative int
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import _core
+from . import _fast
 from ._registry import ELEMENTWISE, defop
 
 
@@ -18,18 +17,9 @@ def _shifted(x, axis):
     # subtracting the max keeps exp() <= 1; an all -inf row stays -inf without inf - inf.
     # (Forwards see raw arrays: methods skip NumPy's __array_function__ dispatch.)
     m = np.maximum.reduce(x, axis=axis, keepdims=True)   # ndarray.max wraps this in Python
-    if not _all_finite(m):
+    if not _fast.all_finite(m):
         m = np.where(np.isfinite(m), m, 0.0)
     return x - m
-
-
-def _all_finite(m):
-    # one reduction instead of isfinite + all (a sum that overflows only costs the careful
-    # path); math.isfinite takes no complex numbers
-    try:
-        return math.isfinite(np.add.reduce(m, axis=None))
-    except TypeError:
-        return bool(np.isfinite(m).all())
 
 
 # .sum(axis=, keepdims=) is a method of both ndarrays and Tensors, and cheaper than np.sum
@@ -142,6 +132,9 @@ def _ce_grad(g, logp, target, reduction):
         # in place, in the order PyTorch's log-softmax backward rounds it
         d = np.exp(logp, order="C")                     # C order: flat is a view
         d *= g
+        if _fast.rows_usable(d, target):
+            _fast.rows_subtract_at(d, target, g)
+            return d
         flat = d.reshape(-1)
         idx = _flat_index(target, n, c)
         flat[idx] = flat[idx] - g
@@ -172,6 +165,9 @@ def _ce_jvp(t_x, logp, target, reduction):
 def cross_entropy_rows(x, logp, target, reduction):
     """Cross-entropy of the rows of ``x`` given ``logp = log_softmax(x, -1)`` (both (n, c))."""
     n, c = logp.shape
+    if reduction != "none" and _fast.rows_usable(logp, target):
+        loss = np.float64(-_fast.rows_pick_sum(logp, target))   # a NumPy scalar, as below
+        return loss / n if reduction == "mean" else loss
     picked = logp.reshape(-1)[_flat_index(target, n, c)]
     if reduction == "none":
         return -picked

@@ -159,6 +159,67 @@ def test_tanh_backward_falls_back_for_what_the_kernel_cannot_take():
     assert np.array_equal(_fast.tanh_backward(batched, y), batched * (1 - y * y))
 
 
+def test_all_finite():
+    x = np.linspace(-1, 1, 40).reshape(8, 5)
+    assert K.all_finite(x) and K.all_finite(np.asfortranarray(x)) and K.all_finite(x[:0])
+    for bad in (np.inf, -np.inf, np.nan):
+        y = x.copy()
+        y[4, 2] = bad
+        assert not K.all_finite(y)
+        assert not K.all_finite(y[::2])                       # strided: NumPy's answer
+        assert not K.all_finite(y.astype(np.float32))
+    assert K.all_finite(np.float64(2.0)) and not K.all_finite(np.complex128(1j * np.inf))
+
+
+def test_rows_pick_sum_and_subtract_at():
+    rng = np.random.default_rng(RNG_SEED)
+    x = rng.standard_normal((37, 6))
+    t = rng.integers(0, 6, 37)
+    rows = np.arange(37)
+    assert K.rows_usable(x, t)
+    np.testing.assert_allclose(K.rows_pick_sum(x, t), x[rows, t].sum(), rtol=1e-15)
+    y = x.copy()
+    K.rows_subtract_at(y, t, 0.25)
+    want = x.copy()
+    want[rows, t] = want[rows, t] - 0.25
+    assert np.array_equal(y, want)
+    # what they do not take: the caller keeps NumPy's path
+    assert not K.rows_usable(x, t.astype(np.int32))
+    assert not K.rows_usable(np.asfortranarray(x), t)
+    assert not K.rows_usable(x, t[:-1])
+    assert not K.rows_usable(x[:, :, None], t)
+    with pytest.raises(TypeError):
+        K.rows_pick_sum(x, t.astype(np.int32))
+    bad = t.copy()
+    bad[5] = 6
+    with pytest.raises(IndexError):
+        K.rows_pick_sum(x, bad)
+    y = x.copy()
+    with pytest.raises(IndexError):
+        K.rows_subtract_at(y, bad, 1.0)
+    assert np.array_equal(y, x)                 # checked before any write
+    bad[5] = -1
+    with pytest.raises(IndexError):
+        K.rows_pick_sum(x, bad)
+
+
+@pytest.mark.parametrize("target_dtype", [np.int64, np.int32])
+def test_cross_entropy_same_on_kernel_and_numpy_paths(target_dtype):
+    # int64 targets take the C row helpers, int32 ones NumPy's fancy indexing
+    rng = np.random.default_rng(RNG_SEED)
+    z0 = rng.standard_normal((50, 7))
+    t0 = rng.integers(0, 7, 50)
+    z = ad.tensor(z0, requires_grad=True)
+    loss = ad.nn.functional.cross_entropy(z, ad.tensor(t0.astype(target_dtype)))
+    loss.backward()
+    logp = z0 - z0.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    np.testing.assert_allclose(loss.item(), -logp[np.arange(50), t0].mean(), rtol=1e-14)
+    want = np.exp(logp)
+    want[np.arange(50), t0] -= 1
+    np.testing.assert_allclose(z.grad.numpy(), want / 50, rtol=1e-13, atol=1e-17)
+
+
 def test_shape_and_memory_order_kept():
     rng = np.random.default_rng(RNG_SEED)
     x = np.asfortranarray(rng.standard_normal((30, 40)))
