@@ -134,6 +134,7 @@ class OpSpec:
     n_inputs: int
     vjp_rules: tuple[Callable[..., Any] | None, ...]
     vjp_plans: tuple[tuple[tuple[int, int], ...], ...]
+    vjp_pass: tuple[bool, ...] | None
     needed_by: tuple[tuple[int, ...], ...]
     save_out: bool
     differentiable: bool

@@ -13,7 +13,8 @@ import threading
 
 import numpy as np
 cimport cython
-from cpython.ref cimport Py_DECREF
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GetObject
 cimport numpy as cnp
 
@@ -542,6 +543,7 @@ cdef class OpSpec:
     cdef public int n_inputs           # -1: one variadic sequence of inputs
     cdef public tuple vjp_rules        # per input: callable or None (no gradient)
     cdef public tuple vjp_plans        # per input: tuple of (kind, index) argument sources
+    cdef public tuple vjp_pass         # per input: its rule hands g on unchanged (no call)
     cdef public tuple needed_by        # per input: indices of the rules that read it
     cdef public bint save_out
     cdef public bint differentiable
@@ -946,6 +948,8 @@ cdef class OpNode(Node):
             plan = spec.vjp_plans[0 if variadic else i]
             if batch_ndim > 0 and not spec.batch_ok:
                 gi = _batched_loop(self, rule, plan, g, i, tensor_path, batch_ndim)
+            elif spec.vjp_pass is not None and spec.vjp_pass[0 if variadic else i]:
+                gi = g          # add, sub's x, copies: what the rule would return
             else:
                 gi = rule(*self.resolve(plan, g, i, tensor_path))
             if gi is not None:
@@ -1765,18 +1769,19 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
         # PyTorch names some nodes by how the op was called (SumBackward1 for a sum over dims)
         cls = spec.node_variant(raw, params) or cls
     cdef OpNode node = <OpNode>_new_instance(cls)
-    cdef list nodes, sdata = None, stens = None, svers = None
+    cdef tuple nodes, sdata = None, stens = None, svers = None
     cdef bint variadic = spec.n_inputs < 0
     cdef bint save, any_var_grad = False
     cdef object a0, a1, n0, n1
+    cdef long k0, k1
     # Edges, input shapes and dtypes; the common one- and two-input cases build
     # their tuples directly (this runs once per recorded op).
     if n == 1:
         a0 = inputs[0]
         n0 = _edge_node(spec, a0, 0, variadic)
-        nodes = [n0]
-        node.next_nodes = (n0,)
-        node.next_indices = ((<TensorBase>a0)._output_nr if n0 is not None else 0,)
+        nodes = (n0,)
+        k0 = (<TensorBase>a0)._output_nr if n0 is not None else 0
+        node.next_indices = _INDEX_0 if k0 == 0 else (k0,)
         node.in_shapes = (_shape_of(a0, raw[0]),)
         node.in_dtypes = (_dtype_of(a0, raw[0]),)
     elif n == 2:
@@ -1784,19 +1789,19 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
         a1 = inputs[1]
         n0 = _edge_node(spec, a0, 0, variadic)
         n1 = _edge_node(spec, a1, 1, variadic)
-        nodes = [n0, n1]
-        node.next_nodes = (n0, n1)
-        node.next_indices = ((<TensorBase>a0)._output_nr if n0 is not None else 0,
-                             (<TensorBase>a1)._output_nr if n1 is not None else 0)
+        nodes = (n0, n1)
+        k0 = (<TensorBase>a0)._output_nr if n0 is not None else 0
+        k1 = (<TensorBase>a1)._output_nr if n1 is not None else 0
+        node.next_indices = _INDEX_00 if k0 == 0 and k1 == 0 else (k0, k1)
         node.in_shapes = (_shape_of(a0, raw[0]), _shape_of(a1, raw[1]))
         node.in_dtypes = (_dtype_of(a0, raw[0]), _dtype_of(a1, raw[1]))
     else:
-        nodes = [_edge_node(spec, inputs[i], i, variadic) for i in range(n)]
-        node.next_nodes = tuple(nodes)
+        nodes = tuple([_edge_node(spec, inputs[i], i, variadic) for i in range(n)])
         node.next_indices = tuple([(<TensorBase>inputs[i])._output_nr if nodes[i] is not None
                                    else 0 for i in range(n)])
         node.in_shapes = tuple([_shape_of(inputs[i], raw[i]) for i in range(n)])
         node.in_dtypes = tuple([_dtype_of(inputs[i], raw[i]) for i in range(n)])
+    node.next_nodes = nodes
     if variadic:
         for i in range(n):
             if nodes[i] is not None:
@@ -1804,6 +1809,7 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
                 break
     # Save an input only if a rule that will run reads it: what is not needed
     # is not kept alive (memory), and not version-checked (in-place ops).
+    # The three tuples are filled in place (they are new and not shared yet).
     for i in range(n):
         if variadic:
             save = any_var_grad and len(spec.needed_by[0]) > 0
@@ -1815,26 +1821,49 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
                     break
         if save:
             if sdata is None:
-                sdata = [None] * n
-                stens = [None] * n
-                svers = [0] * n
-            sdata[i] = raw[i]
+                sdata = _none_tuple(n)
+                stens = _none_tuple(n)
+                svers = _none_tuple(n)
+            _tuple_set(sdata, i, raw[i])
             a = inputs[i]
             if isinstance(a, TensorBase):
-                stens[i] = a
-                svers[i] = (<TensorBase>a).vc().value
+                _tuple_set(stens, i, a)
+                _tuple_set(svers, i, (<TensorBase>a).vc().value)
+            else:
+                _tuple_set(svers, i, 0)
+    if svers is not None:
+        for i in range(n):
+            if svers[i] is None:
+                _tuple_set(svers, i, 0)
     node.num_outputs = spec.n_outputs if spec.n_outputs > 0 else 1
     node.spec = spec
     node.params = params
     if sdata is not None:
-        node._sdata = tuple(sdata)
-        node._stens = tuple(stens)
-        node._svers = tuple(svers)
+        node._sdata = sdata
+        node._stens = stens
+        node._svers = svers
     if spec.save_out:
         node._sout = out
     if _flags().anomaly and _anomaly_capture is not None:
         node._anomaly_trace = _anomaly_capture()
     return node
+
+
+cdef inline tuple _none_tuple(Py_ssize_t n):
+    """A new tuple of n Nones, for _tuple_set to fill before it is shared."""
+    cdef tuple t = PyTuple_New(n)
+    cdef Py_ssize_t i
+    for i in range(n):
+        Py_INCREF(None)
+        PyTuple_SET_ITEM(t, i, None)
+    return t
+
+
+cdef inline void _tuple_set(tuple t, Py_ssize_t i, object value):
+    """Replace item i of a tuple made by _none_tuple (not yet seen by other code)."""
+    Py_INCREF(value)
+    Py_DECREF(<object>PyTuple_GET_ITEM(t, i))
+    PyTuple_SET_ITEM(t, i, value)
 
 
 # ---------------------------------------------------------------------------

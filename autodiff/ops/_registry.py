@@ -34,6 +34,14 @@ _JVP_KINDS = {ELEMENTWISE: _core.JVP_ELEMENTWISE, LINEAR: _core.JVP_LINEAR,
               MULTILINEAR: _core.JVP_MULTILINEAR, ZERO: _core.JVP_NONE,
               None: _core.JVP_MISSING}  # a differentiable op without a JVP: forward mode raises
 
+def pass_grad(g: Any) -> Any:
+    """The VJP rule of an input whose gradient is the output's, unchanged (add, copies).
+
+    The engine hands ``g`` on without calling it (a Python call per edge saved).
+    """
+    return g
+
+
 #: name -> OpSpec of every registered op (the op table the tests walk).
 OPS: dict[str, _core.OpSpec] = {}
 #: NumPy ufunc -> implementation on Tensors (``Tensor.__array_ufunc__``).
@@ -150,6 +158,7 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         spec.n_inputs = -1 if variadic else n_in
         rules = [vjp.get(a) for a in input_names]
         spec.vjp_rules = tuple(rules)
+        spec.vjp_pass = tuple(r is pass_grad for r in rules) if not outputs else None
         spec.vjp_plans = tuple(
             () if r is None else _plan(op, r, input_names, params, variadic, f"vjp rule of {a!r}")
             for a, r in zip(input_names, rules))

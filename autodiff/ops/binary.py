@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import ELEMENTWISE, ZERO, defop
+from ._registry import ELEMENTWISE, ZERO, defop, pass_grad
 
 
-@defop(vjp={"x": lambda g: g, "y": lambda g: g}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": pass_grad, "y": pass_grad}, jvp=ELEMENTWISE, batch_ok=True)
 def add(x, y):
     return x + y  # operators: NumPy scalars take a fast path that ufunc calls do not
 
 
-@defop(vjp={"x": lambda g: g, "y": lambda g: -g}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": pass_grad, "y": lambda g: -g}, jvp=ELEMENTWISE, batch_ok=True)
 def sub(x, y):
     return x - y
 
@@ -143,7 +143,7 @@ def floor_divide(x, y):
 
 
 # x - y * floor(x / y) (Python's and PyTorch's remainder: the sign of y)
-@defop(vjp={"x": lambda g: g, "y": lambda g, x, y: -g * np.floor_divide(x, y)},
+@defop(vjp={"x": pass_grad, "y": lambda g, x, y: -g * np.floor_divide(x, y)},
        jvp=ELEMENTWISE, batch_ok=True)
 def remainder(x, y):
     return np.remainder(x, y)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from ._registry import ELEMENTWISE, LINEAR, defop
+from ._registry import ELEMENTWISE, LINEAR, defop, pass_grad
 from ._util import call_op, neg_axis, normalize_axes
 
 
@@ -59,25 +59,25 @@ def sum_to_shape(x, shape, batch_ndim=0):
     return _core.sum_to_shape(x, tuple(shape), batch_ndim)
 
 
-@defop(vjp={"x": lambda g: g}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": pass_grad}, jvp=ELEMENTWISE, batch_ok=True)
 def clone(x):
     return np.array(x, copy=True)
 
 
 # The engine casts a gradient back to its input's dtype, so the rule is the identity.
-@defop(vjp={"x": lambda g: g}, jvp=ELEMENTWISE, batch_ok=True, node_name="ToCopyBackward0")
+@defop(vjp={"x": pass_grad}, jvp=ELEMENTWISE, batch_ok=True, node_name="ToCopyBackward0")
 def astype(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
 # ``src`` broadcast and cast into a new array of ``shape``/``dtype`` (copy_, fill_).
-@defop(vjp={"src": lambda g: g}, jvp=ELEMENTWISE, batch_ok=True, node_name="CopyBackwards")
+@defop(vjp={"src": pass_grad}, jvp=ELEMENTWISE, batch_ok=True, node_name="CopyBackwards")
 def expand_copy(src, shape, dtype):
     return np.array(np.broadcast_to(src, shape), dtype=dtype)
 
 
 # A new tensor object viewing the same memory (make_dual/unpack_dual's views).
-@defop(vjp={"x": lambda g: g}, jvp=LINEAR, batch_ok=True, view=True, node_name="AliasBackward0")
+@defop(vjp={"x": pass_grad}, jvp=LINEAR, batch_ok=True, view=True, node_name="AliasBackward0")
 def alias(x):
     return x
 

@@ -62,3 +62,34 @@ def test_zero_gradient_ops_give_zero_gradients(name):
     assert y.requires_grad
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros(3))
+
+
+def test_pass_grad_rules_are_marked_for_the_engine():
+    from autodiff.ops._registry import pass_grad
+    for name, spec in OPS.items():
+        if spec.n_outputs:
+            assert spec.vjp_pass is None, name
+        else:
+            assert spec.vjp_pass == tuple(r is pass_grad for r in spec.vjp_rules), name
+    assert OPS["add"].vjp_pass == (True, True) and OPS["sub"].vjp_pass == (True, False)
+
+
+def test_pass_grad_inputs_get_g_unbroadcast_and_cast():
+    # the engine skips the call of a pass_grad rule, not the unbroadcast and the cast
+    g = np.arange(6.0).reshape(2, 3)
+    a = ad.tensor(np.ones(3, np.float32), requires_grad=True)
+    b = ad.tensor(np.ones((2, 3)), requires_grad=True)
+    (a + b).backward(ad.tensor(g))
+    assert a.grad.dtype == np.float32
+    np.testing.assert_array_equal(a.grad.numpy(), g.sum(0))
+    np.testing.assert_array_equal(b.grad.numpy(), g)
+    a.grad = b.grad = None
+    (b - a).backward(ad.tensor(g))
+    np.testing.assert_array_equal(a.grad.numpy(), -g.sum(0))
+    np.testing.assert_array_equal(b.grad.numpy(), g)
+    # second order through a pass_grad edge: d/dx of d(x*x + x)/dx = 2
+    x = ad.tensor([1.5, -2.0], requires_grad=True)
+    (gx,) = ad.autograd.grad((x * x + x).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(gx.detach().numpy(), 2 * x.detach().numpy() + 1)
+    (ggx,) = ad.autograd.grad(gx.sum(), x)
+    np.testing.assert_array_equal(ggx.numpy(), [2.0, 2.0])
