@@ -10,6 +10,7 @@ from several threads is safe; the only global state is the thread-local grad
 mode.
 """
 import threading
+import warnings
 
 import numpy as np
 cimport cython
@@ -237,6 +238,12 @@ cdef class VersionCounter:
 
 
 cdef object _tensor_class = None
+cdef object _warn = warnings.warn
+cdef str _NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+    ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+    "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+    "non-leaf Tensor.")
 
 
 def set_tensor_class(cls):
@@ -277,6 +284,30 @@ cdef class TensorBase:
     @_version.setter
     def _version(self, VersionCounter value):
         self._vc = value
+
+    @property
+    def grad(self):
+        """Accumulated gradient (leaves that require grad, and tensors that retain grad).
+
+        Reading it on a non-leaf that does not retain its gradient gives None
+        and a ``UserWarning``, as PyTorch does.
+
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
+        >>> (3 * x).sum().backward()
+        >>> x.grad
+        tensor([3., 3.])
+        """
+        if self._grad is None and self._grad_fn is not None and not self._retains_grad:
+            # stacklevel 1: this C property has no frame, so the warning names the caller
+            _warn(_NON_LEAF_GRAD, UserWarning, 1)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            value = self._checked_grad(value)   # (Tensor's: conversion, shape and dtype)
+        self._grad = value
 
     @property
     def grad_fn(self):

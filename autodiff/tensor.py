@@ -6,7 +6,6 @@ protocols, all of which call the ops declared in ``autodiff.ops``.
 """
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
@@ -107,33 +106,17 @@ class Tensor(_core.TensorBase):
         arr = value._data if isinstance(value, _core.TensorBase) else np.asarray(value)
         self._data = arr
 
-    @property
-    def grad(self) -> "Tensor | None":
-        """Accumulated gradient (leaves that require grad, and tensors that retain grad).
+    if TYPE_CHECKING:
+        # The property is TensorBase's (C: read and cleared on every training step);
+        # declared here with its user-facing types.
+        @property
+        def grad(self) -> "Tensor | None": ...
 
-        Reading it on a non-leaf that does not retain its gradient gives None
-        and a ``UserWarning``, as PyTorch does.
+        @grad.setter
+        def grad(self, value: Any) -> None: ...
 
-        >>> import autodiff as ad
-        >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
-        >>> (3 * x).sum().backward()
-        >>> x.grad
-        tensor([3., 3.])
-        """
-        g = self._grad
-        if g is None and self._grad_fn is not None and not self._retains_grad:
-            warnings.warn(
-                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
-                "Its .grad attribute won't be populated during autograd.backward(). If you "
-                "indeed want the .grad field to be populated for a non-leaf Tensor, use "
-                ".retain_grad() on the non-leaf Tensor.", UserWarning, stacklevel=2)
-        return g
-
-    @grad.setter
-    def grad(self, value: Any) -> None:
-        if value is None:
-            self._grad = None
-            return
+    def _checked_grad(self, value: Any) -> "Tensor":
+        """A value assigned to ``.grad`` (not None) as a Tensor of this one's shape and dtype."""
         if not isinstance(value, _core.TensorBase):
             value = Tensor(value)
         if value.shape != self.shape:
@@ -142,7 +125,7 @@ class Tensor(_core.TensorBase):
         if value.dtype != self.dtype:
             raise RuntimeError(f"assigned grad has data of a different type: expected "
                                f"{self.dtype}, got {value.dtype}")
-        self._grad = value
+        return value
 
     @property
     def requires_grad(self) -> bool:

@@ -1,4 +1,6 @@
 """SPEC §3: .grad on leaves / retain_grad; hooks; post-accumulate hooks."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,32 @@ def test_grad_only_on_leaves_requiring_grad():
         assert h.grad is None
     assert c.grad is None
     np.testing.assert_array_equal(x.grad.numpy(), 2 * (x.numpy() * c.numpy()) * c.numpy())
+
+
+def test_non_leaf_grad_warning_points_at_the_callers_line():
+    h = ad.tensor([1.0], requires_grad=True) * 2
+    with pytest.warns(UserWarning, match="retain_grad") as record:
+        assert h.grad is None
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h.retain_grad()
+        assert h.grad is None               # retains grad: no warning
+        assert ad.tensor([1.0]).grad is None   # a leaf: no warning
+
+
+def test_assigning_grad_converts_and_checks():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    x.grad = np.array([0.5, 0.25])
+    assert isinstance(x.grad, ad.Tensor)
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, 0.25])
+    with pytest.raises(RuntimeError, match="different size"):
+        x.grad = ad.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match="different type"):
+        x.grad = ad.tensor(np.array([1.0, 2.0], np.float32))
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, 0.25])   # unchanged by the failures
+    x.grad = None
+    assert x.grad is None
 
 
 def test_retain_grad_on_non_leaf():
