@@ -151,6 +151,7 @@ class OpSpec:
     view_of: int
     module_func: Callable[..., Any] | None
     node_variant: Any
+    node_classes: dict[str, type[OpNode]] | None
     scalar_op: int
 
 @disjoint_base

@@ -586,7 +586,8 @@ cdef class OpSpec:
     cdef public bint batch_ok          # rules accept leading batch axes on g/tangents
     cdef public int view_of            # -1, or index of the input the output is a view of
     cdef public object module_func
-    cdef public object node_variant    # None, or (raw inputs, params) -> node class or None
+    cdef public object node_variant    # None, or (raw inputs, params) -> node class name or None
+    cdef public dict node_classes      # node class name -> class, made on first use
     cdef public int scalar_op          # SC_* code of its float64-scalar kernel, 0: none
 
     def __repr__(self):
@@ -1486,7 +1487,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
         if not (src._requires_grad and fl.grad_enabled):
             return result
         if _select_cls is None:
-            _select_cls = spec.node_variant([x], params)
+            _select_cls = _variant_class(spec, [x], params)
         node = <OpNode>_new_instance(_select_cls)
         e = _edge_node(spec, src, 0, False)
         node.next_nodes = _untracked((e,))
@@ -1793,12 +1794,26 @@ cdef inline object _dtype_of(object a, object r):
     return None
 
 
+cdef object _variant_class(OpSpec spec, list raw, tuple params):
+    """The node class named by the op's node_variant (None: its default class).
+
+    PyTorch names some nodes by how the op was called (SumBackward1 for a sum over dims).
+    """
+    name = spec.node_variant(raw, params)
+    if name is None:
+        return None
+    cls = spec.node_classes.get(name)
+    if cls is None:
+        cls = make_node_class(name, OpNode)
+        spec.node_classes[name] = cls
+    return cls
+
+
 cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object out):
     cdef Py_ssize_t i, j, n = len(inputs)
     cdef object cls = spec.node_cls
     if spec.node_variant is not None:
-        # PyTorch names some nodes by how the op was called (SumBackward1 for a sum over dims)
-        cls = spec.node_variant(raw, params) or cls
+        cls = _variant_class(spec, raw, params) or cls
     cdef OpNode node = <OpNode>_new_instance(cls)
     cdef tuple nodes, sdata = None, stens = None, svers = None
     cdef bint variadic = spec.n_inputs < 0

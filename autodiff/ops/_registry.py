@@ -186,17 +186,8 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         spec.scalar_op = _core.SCALAR_OPS.get(op, 0)
         wrapper = _make_wrapper(op, fn, input_names, params, variadic, spec)
         spec.module_func = wrapper
-        if node_names is not None:
-            classes: dict[str, Any] = {}
-
-            def variant(raw: list, params: tuple) -> Any:
-                name = node_names(raw, params)
-                if name is None:
-                    return None
-                if name not in classes:
-                    classes[name] = _core.make_node_class(name, _core.OpNode)
-                return classes[name]
-            spec.node_variant = variant
+        spec.node_variant = node_names      # the engine makes and caches the classes
+        spec.node_classes = {}
         if op in OPS:
             raise TypeError(f"op {op!r} is declared twice")
         OPS[op] = spec
