@@ -1,6 +1,7 @@
 /*
  * Vectorisable float64 sin and cos for autodiff._kernels (see _kernels.pyx), and
- * tanh's VJP g (1 - y^2) as one pass (AD_TANH_BWD).
+ * two VJPs as one pass each: tanh's g (1 - y^2) (AD_TANH_BWD) and relu's
+ * x <= 0 ? 0 : g (AD_RELU_BWD).
  *
  * Method, for |x| <= AD_TRIG_MAX:
  *   j = nearest integer to x * 2/pi, computed by adding and subtracting
@@ -70,7 +71,8 @@
 #define AD_PAR_MIN 65536                   /* fewer elements: one thread */
 #define AD_PAR_BLOCK 8192                  /* unit of work shared among threads */
 
-enum { AD_SIN = 0, AD_COS = 1, AD_SIN_BWD = 2, AD_COS_BWD = 3, AD_TANH_BWD = 4 };
+enum { AD_SIN = 0, AD_COS = 1, AD_SIN_BWD = 2, AD_COS_BWD = 3, AD_TANH_BWD = 4,
+       AD_RELU_BWD = 5 };
 
 /* 2/pi and pi/2 = P1 + P2 + P3 + P4 (P1..P3: 36 significant bits each). */
 static const double ad_2_pi = 0.6366197723675814;
@@ -160,6 +162,11 @@ AD_CLONES static void ad_trig_serial(int kind, const double *AD_RESTRICT x,
             /* tanh's VJP from its output y (passed as x): g (1 - y y), rounded as
              * the three NumPy passes round it (no contraction), in one pass */
             for (i = start; i < end; i++) out[i] = g[i] * (1.0 - x[i] * x[i]);
+            continue;
+        }
+        if (kind == AD_RELU_BWD) {
+            /* PyTorch's threshold_backward: 0 where x <= 0, else g (also for x nan) */
+            for (i = start; i < end; i++) out[i] = x[i] <= 0.0 ? 0.0 : g[i];
             continue;
         }
         switch (kind) {

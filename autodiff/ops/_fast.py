@@ -1,8 +1,8 @@
 """Compiled kernels where they pay, NumPy everywhere else.
 
 ``sin``/``cos`` and the fused VJPs ``sin_backward`` (g * cos x),
-``cos_backward`` (-g * sin x) and ``tanh_backward`` (g * (1 - y**2), from tanh's
-output y) use ``autodiff._kernels`` (vectorised, multi-threaded, sin/cos
+``cos_backward`` (-g * sin x), ``tanh_backward`` (g * (1 - y**2), from tanh's
+output y) and ``relu_backward`` (0 where x <= 0, else g) use ``autodiff._kernels`` (vectorised, multi-threaded, sin/cos
 <= 2 ulp from libm) for large contiguous float64 ndarrays. ``all_finite`` and the
 cross-entropy row helpers (``rows_*``) are C loops that replace several NumPy calls
 on the small arrays of a training step. Anything else -- small
@@ -84,3 +84,10 @@ def tanh_backward(g, y):
     if _usable_pair(g, y):
         return _k.tanh_backward(g, y)
     return g * (1 - y * y)
+
+
+def relu_backward(g, x):
+    """0 where x <= 0, else g: relu's VJP (PyTorch's threshold_backward; a nan x passes g)."""
+    if _usable_pair(g, x):
+        return _k.relu_backward(g, x)
+    return np.where(x <= 0, 0.0, g)

@@ -17,6 +17,16 @@ def test_relu_derivative_at_zero_is_zero():
     assert grad_of(lambda x: ad.relu(x).sum(), [-1.0, 0.0, 2.0]).tolist() == [0.0, 0.0, 1.0]
 
 
+def test_relu_backward_is_threshold_backward_at_nan():
+    # PyTorch masks by x <= 0: a nan x passes the gradient, and a nan gradient where
+    # x <= 0 gives 0 (not nan * 0); small (NumPy) and large (kernel) arrays alike
+    for n in (4, 400):
+        x0 = np.tile([-1.0, 0.0, 2.0, np.nan], n // 4)
+        x = ad.tensor(x0, requires_grad=True)
+        ad.relu(x).backward(ad.tensor(np.tile([np.nan, np.nan, 3.0, 5.0], n // 4)))
+        np.testing.assert_array_equal(x.grad.numpy(), np.tile([0.0, 0.0, 3.0, 5.0], n // 4))
+
+
 def test_abs_derivative_at_zero_is_zero():
     # abs'(x) = sign(x), and sign(0) = 0
     assert grad_of(lambda x: ad.abs(x).sum(), [-3.0, 0.0, 2.0]).tolist() == [-1.0, 0.0, 1.0]

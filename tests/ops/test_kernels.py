@@ -159,6 +159,27 @@ def test_tanh_backward_falls_back_for_what_the_kernel_cannot_take():
     assert np.array_equal(_fast.tanh_backward(batched, y), batched * (1 - y * y))
 
 
+def test_relu_backward_kernel_and_fallback_agree_with_threshold_backward():
+    # PyTorch's threshold_backward: 0 where x <= 0 (even for a nan or inf g), else g
+    # (also where x is nan)
+    rng = np.random.default_rng(RNG_SEED)
+    x = rng.standard_normal(10_007)
+    x[::97] = 0.0
+    x[1::101] = np.nan
+    g = rng.standard_normal(x.size)
+    g[2::7] = np.inf
+    g[3::11] = np.nan
+    want = np.array([0.0 if xi <= 0 else gi for xi, gi in zip(x, g)])
+    assert np.array_equal(K.relu_backward(g, x), want, equal_nan=True)
+    assert np.array_equal(_fast.relu_backward(g, x), want, equal_nan=True)
+    small = slice(0, K.MIN_SIZE - 1)                     # NumPy's path
+    assert not K.usable_pair(g[small], x[small])
+    assert np.array_equal(_fast.relu_backward(g[small], x[small]), want[small], equal_nan=True)
+    batched = np.stack([g, 2 * g])                       # leading batch axis
+    assert np.array_equal(_fast.relu_backward(batched, x), np.stack([want, 2 * want]),
+                          equal_nan=True)
+
+
 def test_all_finite():
     x = np.linspace(-1, 1, 40).reshape(8, 5)
     assert K.all_finite(x) and K.all_finite(np.asfortranarray(x)) and K.all_finite(x[:0])
