@@ -181,6 +181,22 @@ cdef inline void _check_rows(object x, object target) except *:
                         "n int64 class indices")
 
 
+def targets_in_range(target, Py_ssize_t c):
+    """True if every class index in ``target`` (int64, 1-d, contiguous) is in [0, c)."""
+    if not (type(target) is cnp.ndarray and cnp.PyArray_TYPE(<cnp.ndarray>target) == cnp.NPY_INT64
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>target)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>target)
+            and cnp.PyArray_NDIM(<cnp.ndarray>target) == 1
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>target)):
+        raise TypeError("autodiff._kernels.targets_in_range: need a contiguous 1-d int64 array")
+    cdef Py_ssize_t i, n = cnp.PyArray_DIM(<cnp.ndarray>target, 0)
+    cdef const long long* tp = <const long long*>cnp.PyArray_DATA(<cnp.ndarray>target)
+    for i in range(n):
+        if tp[i] < 0 or tp[i] >= c:
+            return False
+    return True
+
+
 def rows_pick_sum(x, target):
     """sum over rows i of x[i, target[i]] (a float), summed in row order.
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _api, _core
 from .._api import gelu, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax, tanh
+from ..ops import _fast
 from ..ops import elementwise as _elementwise
 from ..ops import nn as _nn_ops
 
@@ -172,10 +173,14 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
         # the common case in one node, with a few whole-array checks on the targets
         n_rows, n_classes = input._data.shape
         if t.shape[0] == n_rows and n_rows:
-            # one reduction bounds the targets: seen as unsigned, a negative one is huge
-            # (np.maximum.reduce: ndarray.max wraps it in a Python function)
-            hi = np.maximum.reduce(t.view(_UNSIGNED[t.itemsize]) if t.dtype.kind == "i" else t)
-            if (hi < n_classes
+            if _fast.rows_usable(input._data, t):       # int64 targets: one C loop
+                in_range = _fast.targets_in_range(t, n_classes)
+            else:
+                # one reduction bounds the targets: seen as unsigned, a negative one is
+                # huge (np.maximum.reduce: ndarray.max wraps it in a Python function)
+                in_range = np.maximum.reduce(
+                    t.view(_UNSIGNED[t.itemsize]) if t.dtype.kind == "i" else t) < n_classes
+            if (in_range
                     and not (0 <= ignore_index < n_classes and (t == ignore_index).any())):
                 return _nn_ops.cross_entropy_rows(input, _nn_ops.log_softmax(input, -1), t,
                                                   reduction)

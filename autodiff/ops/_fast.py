@@ -57,6 +57,7 @@ _usable = _k.usable
 _usable_pair = _k.usable_pair
 all_finite = _k.all_finite
 rows_usable = _k.rows_usable            # (n, c) float64 C-contiguous x, n int64 targets
+targets_in_range = _k.targets_in_range  # all 0 <= target[i] < c (int64 targets)
 rows_pick_sum = _k.rows_pick_sum        # sum_i x[i, target[i]]
 rows_subtract_at = _k.rows_subtract_at  # x[i, target[i]] -= value, in place
 

@@ -224,6 +224,17 @@ def test_rows_pick_sum_and_subtract_at():
         K.rows_pick_sum(x, bad)
 
 
+def test_targets_in_range():
+    t = np.array([0, 4, 2, 3], np.int64)
+    assert K.targets_in_range(t, 5) and not K.targets_in_range(t, 4)
+    assert not K.targets_in_range(np.array([1, -1]), 3)
+    assert K.targets_in_range(np.array([], np.int64), 1)
+    with pytest.raises(TypeError):
+        K.targets_in_range(t.astype(np.int32), 5)
+    with pytest.raises(TypeError):
+        K.targets_in_range(np.zeros((2, 2), np.int64), 5)
+
+
 @pytest.mark.parametrize("target_dtype", [np.int64, np.int32])
 def test_cross_entropy_same_on_kernel_and_numpy_paths(target_dtype):
     # int64 targets take the C row helpers, int32 ones NumPy's fancy indexing
