@@ -103,8 +103,9 @@ def _weighted_nll(op: str, logp: Any, target: Any, weight: Any, ignore_index: in
     n_classes = logp.shape[ax]
     valid = t != ignore_index
     safe_t = np.where(valid, t, 0)
-    if valid.any() and (safe_t[valid].min() < 0 or safe_t[valid].max() >= n_classes):
-        raise IndexError(f"{op}: target {int(safe_t[valid].max())} is out of bounds for "
+    bad = valid & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"{op}: target {int(t[bad].flat[0])} is out of bounds for "
                          f"{n_classes} classes")
     if (weight is None and not label_smoothing and logp.ndim == 2
             and reduction in ("mean", "sum") and bool(valid.all())):

@@ -84,6 +84,8 @@ def test_cross_entropy_errors_name_the_problem():
         F.cross_entropy(x, np.array([0, 1, 2]))
     with pytest.raises(IndexError, match="out of bounds"):
         F.cross_entropy(x, np.array([0, 3]))
+    with pytest.raises(IndexError, match="target -1 is out of bounds"):   # the bad one
+        F.cross_entropy(x, np.array([-1, 2]))
     with pytest.raises(ValueError, match="reduction"):
         F.cross_entropy(x, np.array([0, 1]), reduction="avg")
 
