@@ -439,8 +439,6 @@ cdef AccumulateGrad get_accumulator(TensorBase t):
             return <AccumulateGrad>p
     acc = AccumulateGrad.__new__(AccumulateGrad)
     acc.variable = t
-    acc.next_nodes = ()
-    acc.next_indices = ()
     acc.num_outputs = 1
     t._accumulator_ref = PyWeakref_NewRef(acc, None)
     return acc
@@ -483,6 +481,7 @@ cdef class _NodeTask:
     cdef int deps
     cdef char owned0          # True when g0 is an array this backward allocated
     cdef char active          # on a node: its state belongs to the running backward
+    cdef unsigned char n_inline   # a Node's field (here, it fills padding): see Node._e0
 
 
 @cython.no_gc
@@ -503,14 +502,57 @@ cdef class _NodeExtra:
     cdef list more
 
 
+# Freeing a long chain of nodes recurses (a node frees the next node, or a saved
+# tensor that frees its node...). Deeper than this, a dying node hands its references
+# to a list that the outermost free empties: CPython's trashcan does this for tuples,
+# but nodes are not GC objects and cannot use it.
+cdef int _FREE_DEPTH_MAX = 50
+cdef int _free_depth = 0
+cdef list _free_later = []
+
+
+cdef inline bint _free_deep(object a, object b):
+    """Called by a dying node before it drops references ``a`` and ``b``. True when
+    frees are nested too deep: ``a`` and ``b`` are then kept in ``_free_later``; else
+    the caller calls ``_free_done()`` once it has dropped them."""
+    global _free_depth
+    if _free_depth >= _FREE_DEPTH_MAX and _free_later is not None:
+        if a is not None:
+            _free_later.append(a)
+        if b is not None:
+            _free_later.append(b)
+        return True
+    _free_depth += 1
+    return False
+
+
+cdef inline void _free_done():
+    global _free_depth
+    _free_depth -= 1
+    if _free_depth == 0 and _free_later:
+        _free_depth += 1        # (objects freed here defer to this loop, not recurse into it)
+        while _free_later:
+            _free_later.pop()
+        _free_depth -= 1
+
+
 @cython.no_gc
 cdef class Node(_NodeTask):
     """A node of the backward graph: a function from output grads to input grads."""
-    cdef public tuple next_nodes
-    cdef public tuple next_indices
+    # The edges: with n_inline (0, 1 or 2) edges, the next nodes are _e0, _e1 and
+    # their output indices _i0, _i1, in the node (no tuple to allocate, reach and
+    # free); with n_inline 3, _e0 and _e1 are the tuples of nodes and of indices.
+    cdef object _e0, _e1
     cdef _NodeExtra _x               # None until a rare feature needs it
     cdef public int num_outputs
+    cdef int _i0, _i1
     cdef object __weakref__
+
+    def __dealloc__(self):
+        cdef bint deep = _free_deep(self._e0, self._e1)
+        self._e0 = self._e1 = None
+        if not deep:
+            _free_done()
 
     cdef _NodeExtra _extra(self):
         if self._x is None:
@@ -544,6 +586,37 @@ cdef class Node(_NodeTask):
         if value is not None or self._x is not None:
             self._extra().anomaly_trace = value
 
+    @property
+    def next_nodes(self):
+        """The node (or None) each input's gradient flows to."""
+        if self.n_inline == 3:
+            return self._e0
+        if self.n_inline == 2:
+            return (self._e0, self._e1)
+        return (self._e0,) if self.n_inline == 1 else ()
+
+    @next_nodes.setter
+    def next_nodes(self, tuple nodes):
+        """(Resets next_indices to zeros when the number of edges changes.)"""
+        cdef Py_ssize_t n = len(nodes)
+        _set_edges(self, nodes, self.next_indices if n == _n_edges(self) else (0,) * n)
+
+    @property
+    def next_indices(self):
+        """Per edge: which output of the next node the gradient is for."""
+        if self.n_inline == 3:
+            return self._e1
+        if self.n_inline == 2:
+            return (self._i0, self._i1)
+        return (self._i0,) if self.n_inline == 1 else ()
+
+    @next_indices.setter
+    def next_indices(self, tuple indices):
+        if len(indices) != _n_edges(self):
+            raise ValueError("next_indices needs one index per edge (%d), got %d"
+                             % (_n_edges(self), len(indices)))
+        _set_edges(self, self.next_nodes, indices)
+
     def name(self):
         """The node's class name, as PyTorch's ``grad_fn.name()``."""
         return type(self).__name__
@@ -571,6 +644,57 @@ cdef class Node(_NodeTask):
     def release(self):
         """Free the saved values (what backward does without retain_graph)."""
         self._release()
+
+
+cdef inline Py_ssize_t _n_edges(Node node):
+    return node.n_inline if node.n_inline < 3 else len(<tuple>node._e0)
+
+
+cdef inline object _edge(Node node, Py_ssize_t i):
+    """The node input ``i``'s gradient flows to (or None)."""
+    if node.n_inline < 3:
+        return node._e0 if i == 0 else node._e1
+    return (<tuple>node._e0)[i]
+
+
+cdef inline int _edge_index(Node node, Py_ssize_t i):
+    if node.n_inline < 3:
+        return node._i0 if i == 0 else node._i1
+    return (<tuple>node._e1)[i]
+
+
+cdef inline void _set_edge1(Node node, object n0, int i0):
+    node.n_inline = 1
+    node._e0 = n0
+    node._i0 = i0
+
+
+cdef inline void _set_edge2(Node node, object n0, int i0, object n1, int i1):
+    node.n_inline = 2
+    node._e0 = n0
+    node._i0 = i0
+    node._e1 = n1
+    node._i1 = i1
+
+
+cdef void _set_edges(Node node, tuple nodes, tuple indices):
+    """Set the edges (``indices`` has one index per node)."""
+    cdef Py_ssize_t n = len(nodes)
+    for x in nodes:
+        if x is not None and not isinstance(x, Node):
+            raise TypeError("next_nodes holds Nodes or None, not %s" % type(x).__name__)
+    node._e0 = node._e1 = None
+    node._i0 = node._i1 = 0
+    if n == 0:
+        node.n_inline = 0
+    elif n == 1:
+        _set_edge1(node, nodes[0], indices[0])
+    elif n == 2:
+        _set_edge2(node, nodes[0], indices[0], nodes[1], indices[1])
+    else:
+        node.n_inline = 3
+        node._e0 = nodes
+        node._e1 = indices
 
 
 cdef inline bint _has_hooks(Node node):
@@ -684,10 +808,16 @@ cdef class OpNode(Node):
     cdef unsigned char s_above       # softplus: x * beta was above the threshold
     cdef public bint freed
     cdef _SVals sv
-    cdef object s_saved              # scalar ops: the inputs, when a rule reads one; softmax: out
+    cdef object s_in0, s_in1         # scalar ops: the inputs, when a rule reads one; softmax: out
     cdef VersionCounter s_outvc      # the output's version counter, when out is saved
     cdef public OpSpec spec
     cdef public tuple params
+
+    def __dealloc__(self):
+        cdef bint deep = _free_deep(self.s_in0, self.s_in1)
+        self.s_in0 = self.s_in1 = None
+        if not deep:
+            _free_done()
 
     cdef _NodeExtra _extra(self):
         if self._x is None:
@@ -807,9 +937,9 @@ cdef class OpNode(Node):
             st.in_shapes = _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
             st.in_dtypes = _scalars_shapes(1, True)
             if op == SC_SOFTMAX:
-                st.sout = self.s_saved
+                st.sout = self.s_in0
         else:
-            n = len(self.next_nodes)
+            n = self.n_inline
             st.in_shapes = _scalars_shapes(n, False)
             dtypes = [None] * n
             sdata = [None] * n
@@ -822,10 +952,10 @@ cdef class OpNode(Node):
             for i in range(n):
                 save = False
                 for j in spec.needed_by[i]:
-                    if self.next_nodes[j] is not None:
+                    if _edge(self, j) is not None:
                         save = True
-                if save and self.s_saved is not None:
-                    a = self.s_saved[i]
+                if save and self.s_in0 is not None:
+                    a = self.s_in0 if i == 0 else self.s_in1
                     if isinstance(a, TensorBase):
                         sdata[i] = _f64_new(self.sv.f[i])
                         stens[i] = a
@@ -840,16 +970,17 @@ cdef class OpNode(Node):
                 st.svers = tuple(svers)
             if spec.save_out and not self.freed:
                 st.sout = _f64_new(self.sv.f[2])
-        self.s_saved = None
+        self.s_in0 = self.s_in1 = None
         self.s_outvc = None
 
     cdef object _scalar_apply(self, object g, object needed):
         """First-order backward of a scalar-path node, on C doubles."""
         cdef double gd, d0 = 0.0, d1 = 0.0, x = self.sv.f[0], y = self.sv.f[1], out = self.sv.f[2]
-        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef Py_ssize_t i, n = self.n_inline
         cdef TensorBase t
         cdef list result
         cdef int op = self.scalar_op
+        cdef object a
         if op >= SC_STACK:
             return self._vector_apply(g, needed)
         if _is_f64(g):
@@ -858,11 +989,12 @@ cdef class OpNode(Node):
             gd = (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0]
         if self.freed and self.s_saves:
             raise RuntimeError(_freed_message(type(self).__name__))
-        if self.s_saved is not None:
+        if self.s_in0 is not None:
             # a saved input changed in place: the generic path raises the full message
             for i in range(n):
-                if isinstance(self.s_saved[i], TensorBase):
-                    t = <TensorBase>self.s_saved[i]
+                a = self.s_in0 if i == 0 else self.s_in1
+                if isinstance(a, TensorBase):
+                    t = <TensorBase>a
                     if ((0 if t._vc is None else t._vc.value)
                             != (0 if self._x is None else (<_OpState>self._x).sver[i])):
                         return None
@@ -896,13 +1028,13 @@ cdef class OpNode(Node):
             # y is beta; whether x * beta was above the threshold was found in forward
             d0 = gd * (1.0 if self.s_above else -expm1(out * -y))
         if n == 1:
-            if needed is not None and self.next_nodes[0] not in needed:
+            if needed is not None and self._e0 not in needed:
                 return [None]
             return [_f64_new(d0)]
         result = [None, None]
-        if self.next_nodes[0] is not None and (needed is None or self.next_nodes[0] in needed):
+        if self._e0 is not None and (needed is None or self._e0 in needed):
             result[0] = _f64_new(d0)
-        if self.next_nodes[1] is not None and (needed is None or self.next_nodes[1] in needed):
+        if self._e1 is not None and (needed is None or self._e1 in needed):
             result[1] = _f64_new(d1)
         return result
 
@@ -924,14 +1056,14 @@ cdef class OpNode(Node):
             # g: one float64 per stacked scalar
             gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
             gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
-            k = len(self.next_nodes)
+            k = _n_edges(self)
             result = [None] * k
             for i in range(k):
-                nxt = self.next_nodes[i]
+                nxt = _edge(self, i)
                 if nxt is not None and (needed is None or nxt in needed):
                     result[i] = _f64_new((<double*>(gp + i * gs))[0])
             return result
-        nxt = self.next_nodes[0]
+        nxt = self._e0
         if op == SC_SELECT:
             # zeros with g at the selected position
             if nxt is None or (needed is not None and nxt not in needed):
@@ -947,7 +1079,7 @@ cdef class OpNode(Node):
             return None         # the generic path raises the in-place error
         if nxt is None or (needed is not None and nxt not in needed):
             return [None]
-        out = <cnp.ndarray>self.s_saved
+        out = <cnp.ndarray>self.s_in0
         o = <double*>cnp.PyArray_DATA(out)
         gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
         gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
@@ -962,7 +1094,7 @@ cdef class OpNode(Node):
     cdef object _release(self):
         cdef _OpState st
         self.freed = True
-        self.s_saved = None
+        self.s_in0 = self.s_in1 = None
         if self.scalar_op == 0 and self._x is not None:
             st = <_OpState>self._x
             st.sdata = None
@@ -1054,7 +1186,7 @@ cdef class OpNode(Node):
 
     cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
         cdef OpSpec spec = self.spec
-        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef Py_ssize_t i, n = _n_edges(self)
         cdef list result
         cdef object g, gi, nxt, rule
         cdef int variadic = spec.n_inputs < 0
@@ -1077,7 +1209,7 @@ cdef class OpNode(Node):
             if _all_none(grads):
                 return result
         for i in range(n):
-            nxt = self.next_nodes[i]
+            nxt = _edge(self, i)
             if nxt is None:
                 continue
             if needed is not None and nxt not in needed:
@@ -1249,7 +1381,7 @@ cdef class FunctionNode(Node):
             self.ctx._free_saved()
 
     cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
-        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef Py_ssize_t i, n = _n_edges(self)
         cdef list result = [None] * n
         if self.ctx.materialize_grads:
             grads = [(_zeros_grad(self.out_shapes[k], self.out_dtypes[k], tensor_path)
@@ -1266,7 +1398,7 @@ cdef class FunctionNode(Node):
                 % (type(self).__name__, n, len(out)))
         for i in range(n):
             gi = out[i]
-            if gi is None or self.next_nodes[i] is None:
+            if gi is None or _edge(self, i) is None:
                 continue
             if not tensor_path and isinstance(gi, TensorBase):
                 gi = (<TensorBase>gi)._data
@@ -1389,7 +1521,6 @@ cdef inline bint _scalar_operand(object a, double* v, bint* is_tensor, bint* gra
 
 
 cdef tuple _INDEX_0 = (0,)
-cdef tuple _INDEX_00 = (0, 0)
 
 
 cdef inline tuple _untracked(tuple t):
@@ -1525,8 +1656,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
             if e is not None:
                 nexts[i] = e
                 idxs[i] = (<TensorBase>inputs[i])._output_nr
-        node.next_nodes = _untracked(tuple(nexts))
-        node.next_indices = _untracked(tuple(idxs))
+        _set_edges(node, _untracked(tuple(nexts)), _untracked(tuple(idxs)))
     elif op == SC_SOFTMAX:
         x = _f64_vector_of(inputs[0])
         if x is None or len(params) != 1 or params[0] != -1:
@@ -1566,9 +1696,8 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
             return result
         node = <OpNode>_new_instance(spec.node_cls)
         e = _edge_node(spec, src, 0, False)
-        node.next_nodes = _untracked((e,))
-        node.next_indices = _INDEX_0 if src._output_nr == 0 else (src._output_nr,)
-        node.s_saved = out
+        _set_edge1(node, e, src._output_nr)
+        node.s_in0 = out
         node.s_outvc = result.vc()
         node.s_saves = True
     else:   # SC_SELECT: x[index] for an int index, a 0-d view
@@ -1596,8 +1725,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
             _select_cls = spec.node_variant([x], params)
         node = <OpNode>_new_instance(_select_cls)
         e = _edge_node(spec, src, 0, False)
-        node.next_nodes = _untracked((e,))
-        node.next_indices = _INDEX_0 if src._output_nr == 0 else (src._output_nr,)
+        _set_edge1(node, e, src._output_nr)
         node.sv.n[1] = index
     node.spec = spec
     node.params = _untracked(params)
@@ -1660,7 +1788,6 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     cdef OpNode node
     cdef TensorBase result
     cdef object e0, e1
-    cdef int i0, i1
     if op >= SC_STACK:
         return _vector_dispatch(spec, inputs, params)
     if n == 1:
@@ -1729,30 +1856,24 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     node.sv.f[2] = out
     node.s_above = op == SC_SOFTPLUS and z > thr
     node.s_mask = (1 if t0 else 0) | (2 if t1 else 0)
-    # The tuples hold only nodes, tensors and numbers, none of them tracked by the
-    # cyclic GC: untracked, the collector never walks the graph.
     if n == 1:
-        e0 = _edge_node(spec, inputs[0], 0, False)
-        node.next_nodes = _untracked((e0,))
-        i0 = (<TensorBase>inputs[0])._output_nr
-        node.next_indices = _INDEX_0 if i0 == 0 else (i0,)
+        _set_edge1(node, _edge_node(spec, inputs[0], 0, False), (<TensorBase>inputs[0])._output_nr)
         if len(spec.needed_by[0]):
-            node.s_saved = _untracked(inputs)
+            node.s_in0 = inputs[0]
             _save_version(node, 0, inputs[0])
     else:
         e0 = _edge_node(spec, inputs[0], 0, False)
         e1 = _edge_node(spec, inputs[1], 1, False)
-        node.next_nodes = _untracked((e0, e1))
-        i0 = (<TensorBase>inputs[0])._output_nr if e0 is not None else 0
-        i1 = (<TensorBase>inputs[1])._output_nr if e1 is not None else 0
-        node.next_indices = _INDEX_00 if i0 == 0 and i1 == 0 else (i0, i1)
+        _set_edge2(node, e0, (<TensorBase>inputs[0])._output_nr if e0 is not None else 0,
+                   e1, (<TensorBase>inputs[1])._output_nr if e1 is not None else 0)
         if len(spec.needed_by[0]) or len(spec.needed_by[1]):
-            node.s_saved = _untracked(inputs)
+            node.s_in0 = inputs[0]
+            node.s_in1 = inputs[1]
             if t0:
                 _save_version(node, 0, inputs[0])
             if t1:
                 _save_version(node, 1, inputs[1])
-    node.s_saves = node.s_saved is not None or spec.save_out
+    node.s_saves = node.s_in0 is not None or spec.save_out
     if spec.save_out:
         node.s_outvc = result.vc()
     result._grad_fn = node
@@ -1917,8 +2038,7 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
         a0 = inputs[0]
         n0 = _edge_node(spec, a0, 0, variadic)
         nodes = [n0]
-        node.next_nodes = (n0,)
-        node.next_indices = ((<TensorBase>a0)._output_nr if n0 is not None else 0,)
+        _set_edge1(node, n0, (<TensorBase>a0)._output_nr if n0 is not None else 0)
         st.in_shapes = (_shape_of(a0, raw[0]),)
         st.in_dtypes = (_dtype_of(a0, raw[0]),)
     elif n == 2:
@@ -1927,16 +2047,15 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
         n0 = _edge_node(spec, a0, 0, variadic)
         n1 = _edge_node(spec, a1, 1, variadic)
         nodes = [n0, n1]
-        node.next_nodes = (n0, n1)
-        node.next_indices = ((<TensorBase>a0)._output_nr if n0 is not None else 0,
-                             (<TensorBase>a1)._output_nr if n1 is not None else 0)
+        _set_edge2(node, n0, (<TensorBase>a0)._output_nr if n0 is not None else 0,
+                   n1, (<TensorBase>a1)._output_nr if n1 is not None else 0)
         st.in_shapes = (_shape_of(a0, raw[0]), _shape_of(a1, raw[1]))
         st.in_dtypes = (_dtype_of(a0, raw[0]), _dtype_of(a1, raw[1]))
     else:
         nodes = [_edge_node(spec, inputs[i], i, variadic) for i in range(n)]
-        node.next_nodes = tuple(nodes)
-        node.next_indices = tuple([(<TensorBase>inputs[i])._output_nr if nodes[i] is not None
-                                   else 0 for i in range(n)])
+        _set_edges(node, tuple(nodes),
+                   tuple([(<TensorBase>inputs[i])._output_nr if nodes[i] is not None
+                          else 0 for i in range(n)]))
         st.in_shapes = tuple([_shape_of(inputs[i], raw[i]) for i in range(n)])
         st.in_dtypes = tuple([_dtype_of(inputs[i], raw[i]) for i in range(n)])
     if variadic:
@@ -2391,6 +2510,7 @@ cdef void _clear_tasks(tuple root_edges):
     cdef list stack = [e[0] for e in root_edges]
     cdef set seen = set()
     cdef Node node
+    cdef Py_ssize_t i
     while stack:
         node = stack.pop()
         if node is None or node in seen:
@@ -2400,7 +2520,8 @@ cdef void _clear_tasks(tuple root_edges):
         node.deps = 0
         node.g0 = None
         _set_more(node, None)
-        stack.extend(node.next_nodes)
+        for i in range(_n_edges(node)):
+            stack.append(_edge(node, i))
 
 
 cpdef object default_seed(object data):
@@ -2487,7 +2608,6 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
     cdef _NodeTask st, nst
     cdef TensorBase t
     cdef list grads, owned, out_grads, more
-    cdef tuple nexts, idxs
     cdef object needed = None
     cdef dict capture = None      # node -> list of (output index, position in result)
     cdef list captured = None
@@ -2504,7 +2624,8 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
     while sp:
         sp -= 1
         node = stack[sp]
-        for nxt in node.next_nodes:
+        for i in range(_n_edges(node)):
+            nxt = _edge(node, i)
             if nxt is None:
                 continue
             nst = _find_task(nxt, tasks)
@@ -2631,17 +2752,16 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                 _check_anomaly(node, out_grads)
             if not retain_graph:
                 node._release()
-            nexts = node.next_nodes
-            idxs = node.next_indices
             n_edges = len(out_grads)
             for i in range(n_edges):
-                nxt = <Node>nexts[i]
+                nxt = <Node>_edge(node, i)
                 if nxt is None:
                     continue
                 nst = _find_task(nxt, tasks)
                 g = out_grads[i]
                 if g is not None:
-                    _add_grad(nst, idxs[i], g, _is_owned(g, grads, tensor_path), tensor_path)
+                    _add_grad(nst, _edge_index(node, i), g, _is_owned(g, grads, tensor_path),
+                              tensor_path)
                 nst.deps -= 1
                 if nst.deps == 0:
                     if rp < len(ready):
@@ -2686,7 +2806,9 @@ cdef bint _is_alias(object g, list grads):
 
 
 cdef bint _has_needed_child(Node node, set needed):
-    for nxt in node.next_nodes:
+    cdef Py_ssize_t i
+    for i in range(_n_edges(node)):
+        nxt = _edge(node, i)
         if nxt is not None and nxt in needed:
             return True
     return False
@@ -2699,6 +2821,7 @@ cdef set _needed_nodes(tuple root_edges, dict tasks, set targets):
     cdef list ready = []
     cdef Node node, nxt
     cdef set needed = set()
+    cdef Py_ssize_t i
     for e in root_edges:
         node = e[0]
         if remaining.get(node, 0) == 0 and node not in ready:
@@ -2706,7 +2829,8 @@ cdef set _needed_nodes(tuple root_edges, dict tasks, set targets):
     while ready:
         node = ready.pop()
         order.append(node)
-        for nxt in node.next_nodes:
+        for i in range(_n_edges(node)):
+            nxt = _edge(node, i)
             if nxt is None:
                 continue
             remaining[nxt] -= 1
@@ -2716,7 +2840,8 @@ cdef set _needed_nodes(tuple root_edges, dict tasks, set targets):
         if node in targets:
             needed.add(node)
             continue
-        for nxt in node.next_nodes:
+        for i in range(_n_edges(node)):
+            nxt = _edge(node, i)
             if nxt is not None and nxt in needed:
                 needed.add(node)
                 break
