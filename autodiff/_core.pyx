@@ -245,23 +245,73 @@ def set_tensor_class(cls):
 
 
 @cython.no_gc
+cdef class _TensorExtra:
+    """What few tensors need, allocated on first need: a leaf's accumulator, hooks,
+    the forward-mode tangent, retain_grad."""
+    cdef object accumulator_ref
+    cdef list hooks
+    cdef list post_acc_hooks
+    cdef object tan                      # forward-mode tangent, live only in its dual level
+    cdef long tan_gen
+    cdef bint retains_grad
+
+
+@cython.no_gc
 cdef class TensorBase:
     """Autograd state of a tensor; ``autodiff.Tensor`` adds the user-facing API."""
+    # Small, the fields backward reads first: a graph's tensors, like its nodes, do
+    # not fit in the cache when it is large.
     cdef public object _data
-    cdef public object _grad
     cdef public Node _grad_fn
+    cdef VersionCounter _vc              # created on first need (most tensors never need one)
+    cdef _TensorExtra _x                 # None until a rare feature needs it
     cdef public int _output_nr
     cdef public bint _requires_grad
-    cdef public bint _retains_grad
-    cdef VersionCounter _vc              # created on first need (most tensors never need one)
-    cdef public object _accumulator_ref
-    cdef public list _hooks
-    cdef public list _post_acc_hooks
-    cdef object _tan                     # forward-mode tangent, live only in its dual level
-    cdef long _tan_gen
+    cdef public object _grad
     cdef public object _base             # the tensor this one is a view of
     cdef public object _view_of          # (source, index) of a basic-indexing view
     cdef object __weakref__
+
+    cdef _TensorExtra _extra(self):
+        if self._x is None:
+            self._x = _TensorExtra.__new__(_TensorExtra)
+        return self._x
+
+    @property
+    def _retains_grad(self):
+        return self._x is not None and self._x.retains_grad
+
+    @_retains_grad.setter
+    def _retains_grad(self, bint value):
+        if value or self._x is not None:
+            self._extra().retains_grad = value
+
+    @property
+    def _accumulator_ref(self):
+        return None if self._x is None else self._x.accumulator_ref
+
+    @_accumulator_ref.setter
+    def _accumulator_ref(self, value):
+        if value is not None or self._x is not None:
+            self._extra().accumulator_ref = value
+
+    @property
+    def _hooks(self):
+        return None if self._x is None else self._x.hooks
+
+    @_hooks.setter
+    def _hooks(self, list value):
+        if value is not None or self._x is not None:
+            self._extra().hooks = value
+
+    @property
+    def _post_acc_hooks(self):
+        return None if self._x is None else self._x.post_acc_hooks
+
+    @_post_acc_hooks.setter
+    def _post_acc_hooks(self, list value):
+        if value is not None or self._x is not None:
+            self._extra().post_acc_hooks = value
 
     cdef inline VersionCounter vc(self):
         if self._vc is None:
@@ -375,19 +425,28 @@ cdef inline object _operand(object x):
     return _asarray(x)
 
 
+cdef inline bint _has_tangent(TensorBase t):
+    """A tangent is set (it may belong to a dual level that has closed)."""
+    return t._x is not None and t._x.tan is not None
+
+
 cdef inline object _live_tangent(TensorBase t):
     cdef Flags fl
-    if t._tan is None:
+    if not _has_tangent(t):
         return None
     fl = _flags()
-    if fl.fw_level == 0 or t._tan_gen != fl.fw_gen:
+    if fl.fw_level == 0 or t._x.tan_gen != fl.fw_gen:
         return None
-    return t._tan
+    return t._x.tan
 
 
 cdef inline void _set_tangent(TensorBase t, object value):
-    t._tan = value
-    t._tan_gen = _flags().fw_gen
+    cdef _TensorExtra x
+    if value is None and t._x is None:
+        return
+    x = t._extra()
+    x.tan = value
+    x.tan_gen = _flags().fw_gen
 
 
 cdef inline TensorBase new_tensor(object data):
@@ -433,14 +492,14 @@ cdef AccumulateGrad get_accumulator(TensorBase t):
     # graph usually makes a new one: through the C API (weakref.ref() costs ~0.5 us).
     cdef AccumulateGrad acc
     cdef PyObject* p
-    if t._accumulator_ref is not None:
-        p = PyWeakref_GetObject(t._accumulator_ref)     # borrowed; None once dead
+    if t._x is not None and t._x.accumulator_ref is not None:
+        p = PyWeakref_GetObject(t._x.accumulator_ref)   # borrowed; None once dead
         if p != <PyObject*>None:
             return <AccumulateGrad>p
     acc = AccumulateGrad.__new__(AccumulateGrad)
     acc.variable = t
     acc.num_outputs = 1
-    t._accumulator_ref = PyWeakref_NewRef(acc, None)
+    t._extra().accumulator_ref = PyWeakref_NewRef(acc, None)
     return acc
 
 
@@ -1493,7 +1552,7 @@ cdef inline bint _scalar_operand(object a, double* v, bint* is_tensor, bint* gra
     cdef int overflow = 0
     if isinstance(a, TensorBase):
         t = <TensorBase>a
-        if t._tan is not None:
+        if _has_tangent(t):
             return False
         d = t._data
         if _is_f64(d):
@@ -1581,7 +1640,7 @@ cdef inline bint _f64_scalar_tensor(object a, double* v):
     if not isinstance(a, TensorBase):
         return False
     t = <TensorBase>a
-    if t._tan is not None:
+    if _has_tangent(t):
         return False
     d = t._data
     if _is_f64(d):
@@ -1599,7 +1658,7 @@ cdef inline cnp.ndarray _f64_vector_of(object a):
     if not isinstance(a, TensorBase):
         return None
     t = <TensorBase>a
-    if t._tan is not None:
+    if _has_tangent(t):
         return None
     d = t._data
     if (type(d) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>d) == 1
@@ -1905,7 +1964,7 @@ cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
             raw[i] = d
             if t._requires_grad:
                 any_grad = True
-            if t._tan is not None:
+            if _has_tangent(t):
                 any_tangent = True
         else:
             raw[i] = a
@@ -2703,8 +2762,8 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                 # Tensor hooks and retain_grad see the gradient flowing into each output.
                 if type(node) is AccumulateGrad:
                     t = (<AccumulateGrad>node).variable
-                    if t._hooks and grads[0] is not None:
-                        g0 = _call_hooks(t._hooks, grads[0], tensor_path)
+                    if t._x is not None and t._x.hooks and grads[0] is not None:
+                        g0 = _call_hooks(t._x.hooks, grads[0], tensor_path)
                         if g0 is not grads[0]:
                             owned[0] = False
                         grads[0] = g0
@@ -2738,8 +2797,8 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                                 t._grad = new_tensor(np.zeros_like(t._data))
                         else:
                             _store_grad(t, grads[0], owned[0], tensor_path)
-                        if t._post_acc_hooks:
-                            for entry in list(t._post_acc_hooks):
+                        if t._x is not None and t._x.post_acc_hooks:
+                            for entry in list(t._x.post_acc_hooks):
                                 entry[1](t)
                     continue
                 if needed is not None and (node not in needed or (
