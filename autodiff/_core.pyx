@@ -570,16 +570,15 @@ cdef int _free_depth = 0
 cdef list _free_later = []
 
 
-cdef inline bint _free_deep(object a, object b):
-    """Called by a dying node before it drops references ``a`` and ``b``. True when
-    frees are nested too deep: ``a`` and ``b`` are then kept in ``_free_later``; else
-    the caller calls ``_free_done()`` once it has dropped them."""
+cdef inline bint _free_deep(object a, object b, object c, object d):
+    """Called by a dying node before it drops its links ``a``..``d``. True when frees
+    are nested too deep: the links are then kept in ``_free_later``; else the caller
+    calls ``_free_done()`` once it has dropped them."""
     global _free_depth
     if _free_depth >= _FREE_DEPTH_MAX and _free_later is not None:
-        if a is not None:
-            _free_later.append(a)
-        if b is not None:
-            _free_later.append(b)
+        for x in (a, b, c, d):
+            if x is not None:
+                _free_later.append(x)
         return True
     _free_depth += 1
     return False
@@ -597,7 +596,11 @@ cdef inline void _free_done():
 
 @cython.no_gc
 cdef class Node(_NodeTask):
-    """A node of the backward graph: a function from output grads to input grads."""
+    """A node of the backward graph: a function from output grads to input grads.
+
+    Subclasses free their links (edges, saved tensors) in ``__dealloc__`` with
+    ``_free_deep``: one call per node (Cython wraps each ``__dealloc__`` of a class
+    and its bases), and no recursion down a long chain."""
     # The edges: with n_inline (0, 1 or 2) edges, the next nodes are _e0, _e1 and
     # their output indices _i0, _i1, in the node (no tuple to allocate, reach and
     # free); with n_inline 3, _e0 and _e1 are the tuples of nodes and of indices.
@@ -606,12 +609,6 @@ cdef class Node(_NodeTask):
     cdef public int num_outputs
     cdef int _i0, _i1
     cdef object __weakref__
-
-    def __dealloc__(self):
-        cdef bint deep = _free_deep(self._e0, self._e1)
-        self._e0 = self._e1 = None
-        if not deep:
-            _free_done()
 
     cdef _NodeExtra _extra(self):
         if self._x is None:
@@ -873,14 +870,14 @@ cdef class OpNode(Node):
     cdef public tuple params
 
     def __dealloc__(self):
-        cdef bint deep = _free_deep(self.s_in0, self.s_in1)
-        self.s_in0 = self.s_in1 = None
+        cdef bint deep = _free_deep(self._e0, self._e1, self.s_in0, self.s_in1)
+        self._e0 = self._e1 = self.s_in0 = self.s_in1 = None
         if not deep:
             _free_done()
 
     cdef _NodeExtra _extra(self):
         if self._x is None:
-            self._x = _OpState.__new__(_OpState)
+            self._x = <_NodeExtra>_OpState.__new__(_OpState)
         return self._x
 
     cdef inline _OpState _state(self):
@@ -1433,6 +1430,12 @@ cdef class FunctionNode(Node):
     cdef public tuple out_shapes
     cdef public tuple out_dtypes
     cdef public bint freed
+
+    def __dealloc__(self):
+        cdef bint deep = _free_deep(self._e0, self._e1, None, None)
+        self._e0 = self._e1 = None
+        if not deep:
+            _free_done()
 
     cdef object _release(self):
         self.freed = True
