@@ -919,10 +919,11 @@ cdef class OpNode(Node):
         self._materialize()
         return self._state().sout
 
+    # The getters below read a fast-path node without materialising it (as when
+    # these were plain fields); the setters materialise it first.
     @property
     def saved_out_tangent(self):
-        self._materialize()
-        return self._state().saved_out_tangent
+        return None if self._x is None else (<_OpState>self._x).saved_out_tangent
 
     @saved_out_tangent.setter
     def saved_out_tangent(self, value):
@@ -931,7 +932,8 @@ cdef class OpNode(Node):
 
     @property
     def saved_out_vcs(self):
-        self._materialize()
+        if self.scalar_op != 0:
+            return None if self.s_outvc is None else (self.s_outvc,)
         return self._state().saved_out_vcs
 
     @saved_out_vcs.setter
@@ -941,7 +943,8 @@ cdef class OpNode(Node):
 
     @property
     def saved_out_versions(self):
-        self._materialize()
+        if self.scalar_op != 0:
+            return None if self.s_outvc is None else _INDEX_0
         return self._state().saved_out_versions
 
     @saved_out_versions.setter
@@ -951,7 +954,8 @@ cdef class OpNode(Node):
 
     @property
     def in_shapes(self):
-        self._materialize()
+        if self.scalar_op != 0:
+            return self._fast_in_shapes(False)
         return self._state().in_shapes
 
     @in_shapes.setter
@@ -961,7 +965,8 @@ cdef class OpNode(Node):
 
     @property
     def in_dtypes(self):
-        self._materialize()
+        if self.scalar_op != 0:
+            return self._fast_in_shapes(True)
         return self._state().in_dtypes
 
     @in_dtypes.setter
@@ -969,42 +974,48 @@ cdef class OpNode(Node):
         self._materialize()
         self._state().in_dtypes = value
 
+    cdef tuple _fast_in_shapes(self, bint dtypes):
+        """in_shapes (or in_dtypes) of a fast-path node: all float64, 0-d but for the
+        1-d input of softmax and select, and None for a Python-number input."""
+        cdef int op = self.scalar_op
+        cdef Py_ssize_t i, n = self.sv.n[0]
+        if op == SC_STACK:
+            return _scalars_shapes(n, dtypes)
+        if op >= SC_STACK:
+            if dtypes:
+                return _scalars_shapes(1, True)
+            return _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
+        if not dtypes:
+            return _scalars_shapes(self.n_inline, False)
+        return tuple([_F64_DTYPE if self.s_mask & (1 << i) else None
+                      for i in range(self.n_inline)])
+
     cdef void _materialize(self):
         """Fill the generic fields of a node recorded by the fast path: from then on
         it is a generic node (the generic rules give the same bits)."""
         cdef OpSpec spec = self.spec
         cdef Py_ssize_t i, j, n
-        cdef list sdata, stens, svers, dtypes
+        cdef list sdata, stens, svers
         cdef bint save, any_saved
         cdef int op = self.scalar_op
         cdef _OpState st
         if op == 0:
             return
         st = self._state()
-        self.scalar_op = 0
+        st.in_shapes = self._fast_in_shapes(False)
+        st.in_dtypes = self._fast_in_shapes(True)
         if self.s_outvc is not None:
             st.saved_out_vcs = (self.s_outvc,)
             st.saved_out_versions = _INDEX_0
-        if op == SC_STACK:
-            st.in_shapes = _scalars_shapes(self.sv.n[0], False)
-            st.in_dtypes = _scalars_shapes(self.sv.n[0], True)
-        elif op == SC_SOFTMAX or op == SC_SELECT:
-            n = self.sv.n[0]
-            st.in_shapes = _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
-            st.in_dtypes = _scalars_shapes(1, True)
-            if op == SC_SOFTMAX:
-                st.sout = self.s_in0
-        else:
+        self.scalar_op = 0
+        if op == SC_SOFTMAX:
+            st.sout = self.s_in0
+        elif op < SC_STACK:
             n = self.n_inline
-            st.in_shapes = _scalars_shapes(n, False)
-            dtypes = [None] * n
             sdata = [None] * n
             stens = [None] * n
             svers = [0] * n
             any_saved = False
-            for i in range(n):
-                if self.s_mask & (1 << i):
-                    dtypes[i] = _F64_DTYPE
             for i in range(n):
                 save = False
                 for j in spec.needed_by[i]:
@@ -1019,7 +1030,6 @@ cdef class OpNode(Node):
                     else:
                         sdata[i] = a
                     any_saved = True
-            st.in_dtypes = tuple(dtypes)
             if any_saved and not self.freed:
                 st.sdata = tuple(sdata)
                 st.stens = tuple(stens)
