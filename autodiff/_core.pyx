@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 cimport cython
 from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.dict cimport PyDict_GetItem
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GetObject
 cimport numpy as cnp
@@ -253,23 +254,73 @@ def set_tensor_class(cls):
 
 
 @cython.no_gc
+cdef class _TensorExtra:
+    """What few tensors need, allocated on first need: a leaf's accumulator, hooks,
+    the forward-mode tangent, retain_grad."""
+    cdef object accumulator_ref
+    cdef list hooks
+    cdef list post_acc_hooks
+    cdef object tan                      # forward-mode tangent, live only in its dual level
+    cdef long tan_gen
+    cdef bint retains_grad
+
+
+@cython.no_gc
 cdef class TensorBase:
     """Autograd state of a tensor; ``autodiff.Tensor`` adds the user-facing API."""
+    # Small, the fields backward reads first: a graph's tensors, like its nodes, do
+    # not fit in the cache when it is large.
     cdef public object _data
-    cdef public object _grad
     cdef public Node _grad_fn
+    cdef VersionCounter _vc              # created on first need (most tensors never need one)
+    cdef _TensorExtra _x                 # None until a rare feature needs it
     cdef public int _output_nr
     cdef public bint _requires_grad
-    cdef public bint _retains_grad
-    cdef VersionCounter _vc              # created on first need (most tensors never need one)
-    cdef public object _accumulator_ref
-    cdef public list _hooks
-    cdef public list _post_acc_hooks
-    cdef object _tan                     # forward-mode tangent, live only in its dual level
-    cdef long _tan_gen
+    cdef public object _grad
     cdef public object _base             # the tensor this one is a view of
     cdef public object _view_of          # (source, index) of a basic-indexing view
     cdef object __weakref__
+
+    cdef _TensorExtra _extra(self):
+        if self._x is None:
+            self._x = _TensorExtra.__new__(_TensorExtra)
+        return self._x
+
+    @property
+    def _retains_grad(self):
+        return self._x is not None and self._x.retains_grad
+
+    @_retains_grad.setter
+    def _retains_grad(self, bint value):
+        if value or self._x is not None:
+            self._extra().retains_grad = value
+
+    @property
+    def _accumulator_ref(self):
+        return None if self._x is None else self._x.accumulator_ref
+
+    @_accumulator_ref.setter
+    def _accumulator_ref(self, value):
+        if value is not None or self._x is not None:
+            self._extra().accumulator_ref = value
+
+    @property
+    def _hooks(self):
+        return None if self._x is None else self._x.hooks
+
+    @_hooks.setter
+    def _hooks(self, list value):
+        if value is not None or self._x is not None:
+            self._extra().hooks = value
+
+    @property
+    def _post_acc_hooks(self):
+        return None if self._x is None else self._x.post_acc_hooks
+
+    @_post_acc_hooks.setter
+    def _post_acc_hooks(self, list value):
+        if value is not None or self._x is not None:
+            self._extra().post_acc_hooks = value
 
     cdef inline VersionCounter vc(self):
         if self._vc is None:
@@ -407,19 +458,28 @@ cdef inline object _operand(object x):
     return _asarray(x)
 
 
+cdef inline bint _has_tangent(TensorBase t):
+    """A tangent is set (it may belong to a dual level that has closed)."""
+    return t._x is not None and t._x.tan is not None
+
+
 cdef inline object _live_tangent(TensorBase t):
     cdef Flags fl
-    if t._tan is None:
+    if not _has_tangent(t):
         return None
     fl = _flags()
-    if fl.fw_level == 0 or t._tan_gen != fl.fw_gen:
+    if fl.fw_level == 0 or t._x.tan_gen != fl.fw_gen:
         return None
-    return t._tan
+    return t._x.tan
 
 
 cdef inline void _set_tangent(TensorBase t, object value):
-    t._tan = value
-    t._tan_gen = _flags().fw_gen
+    cdef _TensorExtra x
+    if value is None and t._x is None:
+        return
+    x = t._extra()
+    x.tan = value
+    x.tan_gen = _flags().fw_gen
 
 
 cdef inline TensorBase new_tensor(object data):
@@ -465,16 +525,14 @@ cdef AccumulateGrad get_accumulator(TensorBase t):
     # graph usually makes a new one: through the C API (weakref.ref() costs ~0.5 us).
     cdef AccumulateGrad acc
     cdef PyObject* p
-    if t._accumulator_ref is not None:
-        p = PyWeakref_GetObject(t._accumulator_ref)     # borrowed; None once dead
+    if t._x is not None and t._x.accumulator_ref is not None:
+        p = PyWeakref_GetObject(t._x.accumulator_ref)   # borrowed; None once dead
         if p != <PyObject*>None:
             return <AccumulateGrad>p
     acc = AccumulateGrad.__new__(AccumulateGrad)
     acc.variable = t
-    acc.next_nodes = ()
-    acc.next_indices = ()
     acc.num_outputs = 1
-    t._accumulator_ref = PyWeakref_NewRef(acc, None)
+    t._extra().accumulator_ref = PyWeakref_NewRef(acc, None)
     return acc
 
 
@@ -508,25 +566,145 @@ cdef class _NodeTask:
 
     Every Node is also one (the base class): a backward that keeps its state on the
     nodes (the common case) touches no other object per node. Other calls (autograd.grad,
-    a backward inside a hook, ...) make separate tasks, in a dict, with ``node`` set."""
-    cdef Py_ssize_t deps
+    a backward inside a hook, ...) make separate tasks (_Task), in a dict.
+    The fields are small on purpose: a graph of 1e4+ scalar nodes does not fit in the
+    cache, and each cache line of a node costs a miss in backward and in its free."""
     cdef object g0            # gradient buffer of output 0
+    cdef int deps
+    cdef char owned0          # True when g0 is an array this backward allocated
+    cdef char active          # on a node: its state belongs to the running backward
+    cdef unsigned char n_inline   # a Node's field (here, it fills padding): see Node._e0
+
+
+@cython.no_gc
+cdef class _Task(_NodeTask):
+    """A node's backward state kept outside the node (in the dict of its backward)."""
+    cdef Node node
     cdef list more            # [[buffer, owned], ...] for outputs 1.. (multi-output nodes)
-    cdef Node node            # the node of a separate task (None on a node itself)
-    cdef bint owned0          # True when g0 is an array this backward allocated
-    cdef bint active          # on a node: its state belongs to the running backward
+
+
+@cython.no_gc
+cdef class _NodeExtra:
+    """What few nodes need, allocated on first need: hooks, retained grads, the anomaly
+    trace, and the gradient buffers of outputs 1.. (multi-output nodes) in a backward
+    that keeps its state on the nodes."""
+    cdef dict pre_hooks       # output_nr -> list of [key, fn]
+    cdef dict retained        # output_nr -> weakref of a tensor that retains grad
+    cdef object anomaly_trace
+    cdef list more
+
+
+# Freeing a long chain of nodes recurses (a node frees the next node, or a saved
+# tensor that frees its node...). Deeper than this, a dying node hands its references
+# to a list that the outermost free empties: CPython's trashcan does this for tuples,
+# but nodes are not GC objects and cannot use it.
+cdef int _FREE_DEPTH_MAX = 50
+cdef int _free_depth = 0
+cdef list _free_later = []
+
+
+cdef inline bint _free_deep(object a, object b, object c, object d):
+    """Called by a dying node before it drops its links ``a``..``d``. True when frees
+    are nested too deep: the links are then kept in ``_free_later``; else the caller
+    calls ``_free_done()`` once it has dropped them."""
+    global _free_depth
+    if _free_depth >= _FREE_DEPTH_MAX and _free_later is not None:
+        for x in (a, b, c, d):
+            if x is not None:
+                _free_later.append(x)
+        return True
+    _free_depth += 1
+    return False
+
+
+cdef inline void _free_done():
+    global _free_depth
+    _free_depth -= 1
+    if _free_depth == 0 and _free_later:
+        _free_depth += 1        # (objects freed here defer to this loop, not recurse into it)
+        while _free_later:
+            _free_later.pop()
+        _free_depth -= 1
 
 
 @cython.no_gc
 cdef class Node(_NodeTask):
-    """A node of the backward graph: a function from output grads to input grads."""
-    cdef public tuple next_nodes
-    cdef public tuple next_indices
+    """A node of the backward graph: a function from output grads to input grads.
+
+    Subclasses free their links (edges, saved tensors) in ``__dealloc__`` with
+    ``_free_deep``: one call per node (Cython wraps each ``__dealloc__`` of a class
+    and its bases), and no recursion down a long chain."""
+    # The edges: with n_inline (0, 1 or 2) edges, the next nodes are _e0, _e1 and
+    # their output indices _i0, _i1, in the node (no tuple to allocate, reach and
+    # free); with n_inline 3, _e0 and _e1 are the tuples of nodes and of indices.
+    cdef object _e0, _e1
+    cdef _NodeExtra _x               # None until a rare feature needs it
     cdef public int num_outputs
-    cdef public dict _pre_hooks      # output_nr -> list of [key, fn]
-    cdef public dict _retained       # output_nr -> weakref of a tensor that retains grad
-    cdef public object _anomaly_trace
+    cdef int _i0, _i1
     cdef object __weakref__
+
+    cdef _NodeExtra _extra(self):
+        if self._x is None:
+            self._x = _NodeExtra.__new__(_NodeExtra)
+        return self._x
+
+    @property
+    def _pre_hooks(self):
+        return None if self._x is None else self._x.pre_hooks
+
+    @_pre_hooks.setter
+    def _pre_hooks(self, dict value):
+        if value is not None or self._x is not None:
+            self._extra().pre_hooks = value
+
+    @property
+    def _retained(self):
+        return None if self._x is None else self._x.retained
+
+    @_retained.setter
+    def _retained(self, dict value):
+        if value is not None or self._x is not None:
+            self._extra().retained = value
+
+    @property
+    def _anomaly_trace(self):
+        return None if self._x is None else self._x.anomaly_trace
+
+    @_anomaly_trace.setter
+    def _anomaly_trace(self, value):
+        if value is not None or self._x is not None:
+            self._extra().anomaly_trace = value
+
+    @property
+    def next_nodes(self):
+        """The node (or None) each input's gradient flows to."""
+        if self.n_inline == 3:
+            return self._e0
+        if self.n_inline == 2:
+            return (self._e0, self._e1)
+        return (self._e0,) if self.n_inline == 1 else ()
+
+    @next_nodes.setter
+    def next_nodes(self, tuple nodes):
+        """(Resets next_indices to zeros when the number of edges changes.)"""
+        cdef Py_ssize_t n = len(nodes)
+        _set_edges(self, nodes, self.next_indices if n == _n_edges(self) else (0,) * n)
+
+    @property
+    def next_indices(self):
+        """Per edge: which output of the next node the gradient is for."""
+        if self.n_inline == 3:
+            return self._e1
+        if self.n_inline == 2:
+            return (self._i0, self._i1)
+        return (self._i0,) if self.n_inline == 1 else ()
+
+    @next_indices.setter
+    def next_indices(self, tuple indices):
+        if len(indices) != _n_edges(self):
+            raise ValueError("next_indices needs one index per edge (%d), got %d"
+                             % (_n_edges(self), len(indices)))
+        _set_edges(self, self.next_nodes, indices)
 
     def name(self):
         """The node's class name, as PyTorch's ``grad_fn.name()``."""
@@ -555,6 +733,73 @@ cdef class Node(_NodeTask):
     def release(self):
         """Free the saved values (what backward does without retain_graph)."""
         self._release()
+
+
+cdef inline Py_ssize_t _n_edges(Node node):
+    return node.n_inline if node.n_inline < 3 else len(<tuple>node._e0)
+
+
+cdef inline object _edge(Node node, Py_ssize_t i):
+    """The node input ``i``'s gradient flows to (or None)."""
+    if node.n_inline < 3:
+        return node._e0 if i == 0 else node._e1
+    return (<tuple>node._e0)[i]
+
+
+cdef inline PyObject* _edge_ptr(Node node, Py_ssize_t i):
+    """``_edge``, borrowed: backward's edge loops leave the next node's reference count
+    alone (pymalloc puts the header of half the nodes in a cache line of its own)."""
+    if node.n_inline == 3:
+        return PyTuple_GET_ITEM(<tuple>node._e0, i)
+    if i == 0:
+        return <PyObject*>node._e0
+    return <PyObject*>node._e1
+
+
+cdef inline int _edge_index(Node node, Py_ssize_t i):
+    if node.n_inline < 3:
+        return node._i0 if i == 0 else node._i1
+    return (<tuple>node._e1)[i]
+
+
+cdef inline void _set_edge1(Node node, object n0, int i0):
+    node.n_inline = 1
+    node._e0 = n0
+    node._i0 = i0
+
+
+cdef inline void _set_edge2(Node node, object n0, int i0, object n1, int i1):
+    node.n_inline = 2
+    node._e0 = n0
+    node._i0 = i0
+    node._e1 = n1
+    node._i1 = i1
+
+
+cdef void _set_edges(Node node, tuple nodes, tuple indices):
+    """Set the edges (``indices`` has one index per node)."""
+    cdef Py_ssize_t n = len(nodes)
+    for x in nodes:
+        if x is not None and not isinstance(x, Node):
+            raise TypeError("next_nodes holds Nodes or None, not %s" % type(x).__name__)
+    node._e0 = node._e1 = None
+    node._i0 = node._i1 = 0
+    if n == 0:
+        node.n_inline = 0
+    elif n == 1:
+        _set_edge1(node, nodes[0], indices[0])
+    elif n == 2:
+        _set_edge2(node, nodes[0], indices[0], nodes[1], indices[1])
+    else:
+        node.n_inline = 3
+        node._e0 = nodes
+        node._e1 = indices
+
+
+cdef inline bint _has_hooks(Node node):
+    """Tensor hooks or retain_grad on one of the node's outputs."""
+    cdef _NodeExtra x = node._x
+    return x is not None and (x.pre_hooks is not None or x.retained is not None)
 
 
 @cython.no_gc
@@ -632,120 +877,222 @@ cdef str _freed_message(str name):
 
 
 @cython.no_gc
+cdef class _OpState(_NodeExtra):
+    """The generic fields of an OpNode: allocated with the node on the generic path,
+    and on first need (``_materialize``) for a node of the float64-scalar fast path."""
+    cdef tuple sdata                 # per input: raw array (or None if not saved)
+    cdef tuple stens                 # per input: Tensor object (or None)
+    cdef tuple svers                 # per input: its version when saved
+    cdef object sout
+    cdef object saved_out_tangent
+    cdef object saved_out_vcs        # version counters of the outputs, when out is saved
+    cdef tuple saved_out_versions
+    cdef tuple in_shapes
+    cdef tuple in_dtypes
+    cdef long sver[2]                # a scalar node's inputs' versions, when not 0
+
+
+cdef union _SVals:
+    double f[3]                      # scalar ops: x, y (softplus: beta), out
+    Py_ssize_t n[2]                  # small-vector ops: the vector's length, the selected position
+
+
+@cython.no_gc
 cdef class OpNode(Node):
     """Backward node of a registered op; its class is named e.g. ``MulBackward0``."""
-    # Fields in the order backward reads them: a graph of 1e4+ scalar nodes does not
-    # fit in the cache, and each cache line of a node costs a miss when it runs.
-    # A node recorded by the float64-scalar fast path keeps its inputs as C doubles
-    # and fills the generic fields below only when something needs them.
-    cdef int scalar_op
+    # A node recorded by the float64-scalar fast path (scalar_op != 0) keeps what its
+    # backward needs in the fields below, which come in the order backward reads them;
+    # the generic fields (_OpState) are filled only when something needs them.
+    cdef unsigned char scalar_op
+    cdef unsigned char s_saves       # its backward reads saved values (freed by backward)
+    cdef unsigned char s_mask        # bit i: input i is a tensor (else a Python number)
+    cdef unsigned char s_above       # softplus: x * beta was above the threshold
     cdef public bint freed
-    cdef bint s_saves                  # its backward reads saved values (freed by backward)
-    cdef double sx0, sx1, sout
-    cdef tuple s_inputs                # the op's inputs, when a rule reads one
-    cdef long sver0, sver1             # their versions when recorded
-    cdef public object saved_out_vcs     # version counters of the outputs, when out is saved
-    cdef public tuple saved_out_versions
-    # The small-vector ops of the fast path (stack of scalars, softmax and an int
-    # select on a 1-d float64 vector) fill the generic fields when recorded, and
-    # keep the vector's length and the selected position for their C backward.
-    cdef Py_ssize_t s_len, s_index
-    cdef object _sout
-    cdef double s_thr                  # softplus's threshold
-    cdef int s_mask                    # bit i: input i is a tensor (else a Python number)
+    cdef _SVals sv
+    cdef object s_in0, s_in1         # scalar ops: the inputs, when a rule reads one; softmax: out
+    cdef VersionCounter s_outvc      # the output's version counter, when out is saved
     cdef public OpSpec spec
-    cdef tuple _sdata                  # per input: raw array (or None if not saved)
-    cdef tuple _stens                  # per input: Tensor object (or None)
-    cdef tuple _svers                  # per input: its version when saved
-    cdef public object saved_out_tangent
     cdef public tuple params
-    cdef public tuple in_shapes
-    cdef public tuple in_dtypes
+
+    def __dealloc__(self):
+        cdef bint deep = _free_deep(self._e0, self._e1, self.s_in0, self.s_in1)
+        self._e0 = self._e1 = self.s_in0 = self.s_in1 = None
+        if not deep:
+            _free_done()
+
+    cdef _NodeExtra _extra(self):
+        if self._x is None:
+            self._x = <_NodeExtra>_OpState.__new__(_OpState)
+        return self._x
+
+    cdef inline _OpState _state(self):
+        """The generic fields (the node is materialised)."""
+        return <_OpState>self._extra()
 
     @property
     def saved_data(self):
         self._materialize()
-        return self._sdata
+        return self._state().sdata
 
     @saved_data.setter
-    def saved_data(self, value):
+    def saved_data(self, tuple value):
         self._materialize()
-        self._sdata = value
+        self._state().sdata = value
 
     @property
     def saved_tensors_(self):
         self._materialize()
-        return self._stens
+        return self._state().stens
 
     @saved_tensors_.setter
-    def saved_tensors_(self, value):
+    def saved_tensors_(self, tuple value):
         self._materialize()
-        self._stens = value
+        self._state().stens = value
 
     @property
     def saved_versions(self):
         self._materialize()
-        return self._svers
+        return self._state().svers
 
     @saved_versions.setter
-    def saved_versions(self, value):
+    def saved_versions(self, tuple value):
         self._materialize()
-        self._svers = value
+        self._state().svers = value
 
     @property
     def saved_out(self):
         self._materialize()
-        return self._sout
+        return self._state().sout
+
+    # The getters below read a fast-path node without materialising it (as when
+    # these were plain fields); the setters materialise it first.
+    @property
+    def saved_out_tangent(self):
+        return None if self._x is None else (<_OpState>self._x).saved_out_tangent
+
+    @saved_out_tangent.setter
+    def saved_out_tangent(self, value):
+        self._materialize()
+        self._state().saved_out_tangent = value
+
+    @property
+    def saved_out_vcs(self):
+        if self.scalar_op != 0:
+            return None if self.s_outvc is None else (self.s_outvc,)
+        return self._state().saved_out_vcs
+
+    @saved_out_vcs.setter
+    def saved_out_vcs(self, value):
+        self._materialize()
+        self._state().saved_out_vcs = value
+
+    @property
+    def saved_out_versions(self):
+        if self.scalar_op != 0:
+            return None if self.s_outvc is None else _INDEX_0
+        return self._state().saved_out_versions
+
+    @saved_out_versions.setter
+    def saved_out_versions(self, tuple value):
+        self._materialize()
+        self._state().saved_out_versions = value
+
+    @property
+    def in_shapes(self):
+        if self.scalar_op != 0:
+            return self._fast_in_shapes(False)
+        return self._state().in_shapes
+
+    @in_shapes.setter
+    def in_shapes(self, tuple value):
+        self._materialize()
+        self._state().in_shapes = value
+
+    @property
+    def in_dtypes(self):
+        if self.scalar_op != 0:
+            return self._fast_in_shapes(True)
+        return self._state().in_dtypes
+
+    @in_dtypes.setter
+    def in_dtypes(self, tuple value):
+        self._materialize()
+        self._state().in_dtypes = value
+
+    cdef tuple _fast_in_shapes(self, bint dtypes):
+        """in_shapes (or in_dtypes) of a fast-path node: all float64, 0-d but for the
+        1-d input of softmax and select, and None for a Python-number input."""
+        cdef int op = self.scalar_op
+        cdef Py_ssize_t i, n = self.sv.n[0]
+        if op == SC_STACK:
+            return _scalars_shapes(n, dtypes)
+        if op >= SC_STACK:
+            if dtypes:
+                return _scalars_shapes(1, True)
+            return _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
+        if not dtypes:
+            return _scalars_shapes(self.n_inline, False)
+        return tuple([_F64_DTYPE if self.s_mask & (1 << i) else None
+                      for i in range(self.n_inline)])
 
     cdef void _materialize(self):
-        """Fill the generic fields of a node recorded by the scalar fast path."""
+        """Fill the generic fields of a node recorded by the fast path: from then on
+        it is a generic node (the generic rules give the same bits)."""
         cdef OpSpec spec = self.spec
         cdef Py_ssize_t i, j, n
-        cdef list sdata, stens, svers, dtypes
+        cdef list sdata, stens, svers
         cdef bint save, any_saved
-        if self.scalar_op == 0 or self.scalar_op >= SC_STACK:
-            return          # (small-vector nodes have their generic fields already)
+        cdef int op = self.scalar_op
+        cdef _OpState st
+        if op == 0:
+            return
+        st = self._state()
+        st.in_shapes = self._fast_in_shapes(False)
+        st.in_dtypes = self._fast_in_shapes(True)
+        if self.s_outvc is not None:
+            st.saved_out_vcs = (self.s_outvc,)
+            st.saved_out_versions = _INDEX_0
         self.scalar_op = 0
-        n = len(self.next_nodes)
-        self.in_shapes = _scalars_shapes(n, False)
-        dtypes = [None] * n
-        sdata = [None] * n
-        stens = [None] * n
-        svers = [0] * n
-        any_saved = False
-        for i in range(n):
-            if self.s_mask & (1 << i):
-                dtypes[i] = _F64_DTYPE
-        for i in range(n):
-            save = False
-            for j in spec.needed_by[i]:
-                if self.next_nodes[j] is not None:
-                    save = True
-            if save and self.s_inputs is not None:
-                a = self.s_inputs[i]
-                if isinstance(a, TensorBase):
-                    sdata[i] = _f64_new(self.sx0 if i == 0 else self.sx1)
-                    stens[i] = a
-                    svers[i] = self.sver0 if i == 0 else self.sver1
-                else:
-                    sdata[i] = a
-                any_saved = True
-        self.in_dtypes = tuple(dtypes)
-        if any_saved and not self.freed:
-            self._sdata = tuple(sdata)
-            self._stens = tuple(stens)
-            self._svers = tuple(svers)
-        if spec.save_out and not self.freed:
-            self._sout = _f64_new(self.sout)
-        self.s_inputs = None
+        if op == SC_SOFTMAX:
+            st.sout = self.s_in0
+        elif op < SC_STACK:
+            n = self.n_inline
+            sdata = [None] * n
+            stens = [None] * n
+            svers = [0] * n
+            any_saved = False
+            for i in range(n):
+                save = False
+                for j in spec.needed_by[i]:
+                    if _edge(self, j) is not None:
+                        save = True
+                if save and self.s_in0 is not None:
+                    a = self.s_in0 if i == 0 else self.s_in1
+                    if isinstance(a, TensorBase):
+                        sdata[i] = _f64_new(self.sv.f[i])
+                        stens[i] = a
+                        svers[i] = st.sver[i]
+                    else:
+                        sdata[i] = a
+                    any_saved = True
+            if any_saved and not self.freed:
+                st.sdata = tuple(sdata)
+                st.stens = tuple(stens)
+                st.svers = tuple(svers)
+            if spec.save_out and not self.freed:
+                st.sout = _f64_new(self.sv.f[2])
+        self.s_in0 = self.s_in1 = None
+        self.s_outvc = None
 
     cdef object _scalar_apply(self, object g, object needed):
         """First-order backward of a scalar-path node, on C doubles."""
-        cdef double gd, d0 = 0.0, d1 = 0.0, x = self.sx0, y = self.sx1, out = self.sout, z
-        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef double gd, d0 = 0.0, d1 = 0.0, x = self.sv.f[0], y = self.sv.f[1], out = self.sv.f[2]
+        cdef Py_ssize_t i, n = self.n_inline
         cdef TensorBase t
         cdef list result
-        if self.scalar_op >= SC_STACK:
+        cdef int op = self.scalar_op
+        cdef object a
+        if op >= SC_STACK:
             return self._vector_apply(g, needed)
         if _is_f64(g):
             gd = _f64_val(g)
@@ -753,17 +1100,17 @@ cdef class OpNode(Node):
             gd = (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0]
         if self.freed and self.s_saves:
             raise RuntimeError(_freed_message(type(self).__name__))
-        if self.s_inputs is not None:
+        if self.s_in0 is not None:
             # a saved input changed in place: the generic path raises the full message
             for i in range(n):
-                if isinstance(self.s_inputs[i], TensorBase):
-                    t = <TensorBase>self.s_inputs[i]
-                    if (0 if t._vc is None else t._vc.value) != (self.sver0 if i == 0 else self.sver1):
+                a = self.s_in0 if i == 0 else self.s_in1
+                if isinstance(a, TensorBase):
+                    t = <TensorBase>a
+                    if ((0 if t._vc is None else t._vc.value)
+                            != (0 if self._x is None else (<_OpState>self._x).sver[i])):
                         return None
-        if self.saved_out_vcs is not None:
-            if (<VersionCounter>self.saved_out_vcs[0]).value != self.saved_out_versions[0]:
-                return None
-        op = self.scalar_op
+        if self.s_outvc is not None and self.s_outvc.value != 0:
+            return None
         if op == SC_ADD:
             d0 = gd; d1 = gd
         elif op == SC_SUB:
@@ -789,17 +1136,16 @@ cdef class OpNode(Node):
         elif op == SC_SQRT:
             d0 = gd / (out * 2.0)
         elif op == SC_SOFTPLUS:
-            # params (beta, threshold): x is sx0, beta sx1, threshold in s_thr
-            z = x * y
-            d0 = gd * (1.0 if z > self.s_thr else -expm1(out * -y))
+            # y is beta; whether x * beta was above the threshold was found in forward
+            d0 = gd * (1.0 if self.s_above else -expm1(out * -y))
         if n == 1:
-            if needed is not None and self.next_nodes[0] not in needed:
+            if needed is not None and self._e0 not in needed:
                 return [None]
             return [_f64_new(d0)]
         result = [None, None]
-        if self.next_nodes[0] is not None and (needed is None or self.next_nodes[0] in needed):
+        if self._e0 is not None and (needed is None or self._e0 in needed):
             result[0] = _f64_new(d0)
-        if self.next_nodes[1] is not None and (needed is None or self.next_nodes[1] in needed):
+        if self._e1 is not None and (needed is None or self._e1 in needed):
             result[1] = _f64_new(d1)
         return result
 
@@ -808,7 +1154,7 @@ cdef class OpNode(Node):
         """First-order backward of a small-vector node (the same formulas as the rules
         of stack, softmax and getitem in autodiff/ops), in C."""
         cdef int op = self.scalar_op
-        cdef Py_ssize_t i, k, n = self.s_len
+        cdef Py_ssize_t i, k, n = self.sv.n[0]
         cdef cnp.npy_intp dim = n
         cdef cnp.ndarray res, out
         cdef char* gp
@@ -821,30 +1167,30 @@ cdef class OpNode(Node):
             # g: one float64 per stacked scalar
             gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
             gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
-            k = len(self.next_nodes)
+            k = _n_edges(self)
             result = [None] * k
             for i in range(k):
-                nxt = self.next_nodes[i]
+                nxt = _edge(self, i)
                 if nxt is not None and (needed is None or nxt in needed):
                     result[i] = _f64_new((<double*>(gp + i * gs))[0])
             return result
-        nxt = self.next_nodes[0]
+        nxt = self._e0
         if op == SC_SELECT:
             # zeros with g at the selected position
             if nxt is None or (needed is not None and nxt not in needed):
                 return [None]
             res = cnp.PyArray_ZEROS(1, &dim, cnp.NPY_DOUBLE, 0)
-            (<double*>cnp.PyArray_DATA(res))[self.s_index] = (
+            (<double*>cnp.PyArray_DATA(res))[self.sv.n[1]] = (
                 _f64_val(g) if _is_f64(g) else (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0])
             return [res]
         # softmax: out * (g - sum(g * out))
         if self.freed:
             raise RuntimeError(_freed_message(type(self).__name__))
-        if (<VersionCounter>self.saved_out_vcs[0]).value != self.saved_out_versions[0]:
+        if self.s_outvc.value != 0:
             return None         # the generic path raises the in-place error
         if nxt is None or (needed is not None and nxt not in needed):
             return [None]
-        out = <cnp.ndarray>self._sout
+        out = <cnp.ndarray>self.s_in0
         o = <double*>cnp.PyArray_DATA(out)
         gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
         gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
@@ -857,56 +1203,58 @@ cdef class OpNode(Node):
         return [res]
 
     cdef object _release(self):
+        cdef _OpState st
         self.freed = True
-        if 0 < self.scalar_op < SC_STACK:
-            self.s_inputs = None      # (the generic fields are not filled)
-            return
-        self._sdata = None
-        self._stens = None
-        self._sout = None
-        self.s_inputs = None
-        self.saved_out_tangent = None
+        self.s_in0 = self.s_in1 = None
+        if self.scalar_op == 0 and self._x is not None:
+            st = <_OpState>self._x
+            st.sdata = None
+            st.stens = None
+            st.sout = None
+            st.saved_out_tangent = None
 
     cdef object unpack_input(self, int i, bint tensor_path):
         cdef TensorBase t
+        cdef _OpState st = <_OpState>self._x
         if self.freed:
             raise RuntimeError(_freed_message(type(self).__name__))
-        t = self._stens[i]
-        if t is not None and t.vc().value != self._svers[i]:
+        t = st.stens[i]
+        if t is not None and t.vc().value != st.svers[i]:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been "
                 "modified by an inplace operation: [Tensor of shape %s and dtype %s] "
                 "is at version %d; expected version %d instead. It was saved by %s "
                 "(op %s)." % (tuple(t._data.shape), t._data.dtype, t.vc().value,
-                              self._svers[i], type(self).__name__, self.spec.name))
+                              st.svers[i], type(self).__name__, self.spec.name))
         if tensor_path and t is not None:
             return t
-        return self._sdata[i]
+        return st.sdata[i]
 
     cdef object unpack_out(self, bint tensor_path):
         cdef TensorBase t
         cdef Py_ssize_t k
+        cdef _OpState st = <_OpState>self._x
         if self.freed:
             raise RuntimeError(_freed_message(type(self).__name__))
-        if self.saved_out_vcs is not None:
-            for k in range(len(self.saved_out_vcs)):
-                if (<VersionCounter>self.saved_out_vcs[k]).value != self.saved_out_versions[k]:
+        if st.saved_out_vcs is not None:
+            for k in range(len(st.saved_out_vcs)):
+                if (<VersionCounter>st.saved_out_vcs[k]).value != st.saved_out_versions[k]:
                     raise RuntimeError(
                         "one of the variables needed for gradient computation has been "
                         "modified by an inplace operation: the output %d of %s (op %s) is at "
                         "version %d; expected version %d instead."
                         % (k, type(self).__name__, self.spec.name,
-                           (<VersionCounter>self.saved_out_vcs[k]).value,
-                           self.saved_out_versions[k]))
+                           (<VersionCounter>st.saved_out_vcs[k]).value,
+                           st.saved_out_versions[k]))
         if not tensor_path:
-            return self._sout
+            return st.sout
         # Rebuild the output as a tensor whose grad_fn is this node, so that a
         # rule using ``out`` is differentiated through this node again.
         if self.spec.n_outputs == 0:
-            return self._rebuilt_output(self._sout, 0, self.saved_out_tangent)
-        tangents = self.saved_out_tangent or (None,) * len(self._sout)
+            return self._rebuilt_output(st.sout, 0, st.saved_out_tangent)
+        tangents = st.saved_out_tangent or (None,) * len(st.sout)
         return tuple([self._rebuilt_output(o, k, tangents[k])
-                      for k, o in enumerate(self._sout)])
+                      for k, o in enumerate(st.sout)])
 
     cdef TensorBase _rebuilt_output(self, object data, int k, object tangent):
         cdef TensorBase t = new_tensor(data)
@@ -920,6 +1268,7 @@ cdef class OpNode(Node):
     cdef object resolve(self, tuple plan, object g, int index, bint tensor_path):
         cdef list args = []
         cdef int kind, k
+        cdef _OpState st = <_OpState>self._x
         for src in plan:
             kind = src[0]
             k = src[1]
@@ -932,26 +1281,27 @@ cdef class OpNode(Node):
             elif kind == SRC_PARAM:
                 args.append(self.params[k])
             elif kind == SRC_SHAPE:
-                args.append(self.in_shapes[k])
+                args.append(st.in_shapes[k])
             elif kind == SRC_DTYPE:
-                args.append(self.in_dtypes[k])
+                args.append(st.in_dtypes[k])
             elif kind == SRC_INDEX:
                 args.append(index)
             elif kind == SRC_ALL_INPUTS:
                 args.append(tuple([self.unpack_input(j, tensor_path)
-                                   for j in range(len(self.in_shapes))]))
+                                   for j in range(len(st.in_shapes))]))
             elif kind == SRC_ALL_SHAPES:
-                args.append(self.in_shapes)
+                args.append(st.in_shapes)
             else:
                 raise RuntimeError("bad plan source %d in %s" % (kind, self.spec.name))
         return args
 
     cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
         cdef OpSpec spec = self.spec
-        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef Py_ssize_t i, n = _n_edges(self)
         cdef list result
         cdef object g, gi, nxt, rule
         cdef int variadic = spec.n_inputs < 0
+        cdef _OpState st
         if self.scalar_op != 0:
             g = grads[0]
             if g is not None and not tensor_path and batch_ndim == 0 and _fast_grad_ok(self, g):
@@ -959,6 +1309,7 @@ cdef class OpNode(Node):
                 if fast is not None:
                     return <list>fast
             self._materialize()
+        st = <_OpState>self._x
         result = [None] * n
         if spec.n_outputs == 0:
             g = grads[0]
@@ -969,7 +1320,7 @@ cdef class OpNode(Node):
             if _all_none(grads):
                 return result
         for i in range(n):
-            nxt = self.next_nodes[i]
+            nxt = _edge(self, i)
             if nxt is None:
                 continue
             if needed is not None and nxt not in needed:
@@ -989,7 +1340,7 @@ cdef class OpNode(Node):
                     # a rule that calls an op returns a Tensor: first-order gradients
                     # stay raw arrays (the fast path everywhere downstream)
                     gi = (<TensorBase>gi)._data
-                gi = fit_gradient(gi, self.in_shapes[i], self.in_dtypes[i], batch_ndim)
+                gi = fit_gradient(gi, st.in_shapes[i], st.in_dtypes[i], batch_ndim)
             result[i] = gi
         return result
 
@@ -1016,7 +1367,8 @@ cdef object _batched_loop(OpNode node, object rule, tuple plan, object g, int i,
         else:
             gb = g[b]
         part = rule(*node.resolve(plan, gb, i, tensor_path))
-        part = fit_gradient(part, node.in_shapes[i], node.in_dtypes[i], 0)
+        part = fit_gradient(part, (<_OpState>node._x).in_shapes[i],
+                            (<_OpState>node._x).in_dtypes[i], 0)
         parts.append(part)
     return _stack(parts)
 
@@ -1136,13 +1488,19 @@ cdef class FunctionNode(Node):
     cdef public tuple out_dtypes
     cdef public bint freed
 
+    def __dealloc__(self):
+        cdef bint deep = _free_deep(self._e0, self._e1, None, None)
+        self._e0 = self._e1 = None
+        if not deep:
+            _free_done()
+
     cdef object _release(self):
         self.freed = True
         if self.ctx is not None:
             self.ctx._free_saved()
 
     cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
-        cdef Py_ssize_t i, n = len(self.next_nodes)
+        cdef Py_ssize_t i, n = _n_edges(self)
         cdef list result = [None] * n
         if self.ctx.materialize_grads:
             grads = [(_zeros_grad(self.out_shapes[k], self.out_dtypes[k], tensor_path)
@@ -1159,7 +1517,7 @@ cdef class FunctionNode(Node):
                 % (type(self).__name__, n, len(out)))
         for i in range(n):
             gi = out[i]
-            if gi is None or self.next_nodes[i] is None:
+            if gi is None or _edge(self, i) is None:
                 continue
             if not tensor_path and isinstance(gi, TensorBase):
                 gi = (<TensorBase>gi)._data
@@ -1254,7 +1612,7 @@ cdef inline bint _scalar_operand(object a, double* v, bint* is_tensor, bint* gra
     cdef int overflow = 0
     if isinstance(a, TensorBase):
         t = <TensorBase>a
-        if t._tan is not None:
+        if _has_tangent(t):
             return False
         d = t._data
         if _is_f64(d):
@@ -1282,7 +1640,6 @@ cdef inline bint _scalar_operand(object a, double* v, bint* is_tensor, bint* gra
 
 
 cdef tuple _INDEX_0 = (0,)
-cdef tuple _INDEX_00 = (0, 0)
 
 
 cdef inline tuple _untracked(tuple t):
@@ -1294,8 +1651,12 @@ cdef inline tuple _untracked(tuple t):
     return t
 
 
-cdef inline long _version_of(object a):
-    return 0 if (<TensorBase>a)._vc is None else (<TensorBase>a)._vc.value
+cdef inline void _save_version(OpNode node, int i, object a):
+    """Record the version of the scalar node's input ``a`` (0, the usual one, is
+    the default: the generic record is allocated only for another)."""
+    cdef VersionCounter vc = (<TensorBase>a)._vc
+    if vc is not None and vc.value != 0:
+        node._state().sver[i] = vc.value
 
 
 cdef inline bint _fast_grad_ok(OpNode node, object g):
@@ -1307,7 +1668,7 @@ cdef inline bint _fast_grad_ok(OpNode node, object g):
     return (type(g) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>g) == 1
             and cnp.PyArray_TYPE(<cnp.ndarray>g) == cnp.NPY_DOUBLE
             and cnp.PyArray_ISALIGNED(<cnp.ndarray>g)
-            and cnp.PyArray_DIM(<cnp.ndarray>g, 0) == node.s_len)
+            and cnp.PyArray_DIM(<cnp.ndarray>g, 0) == node.sv.n[0])
 
 
 # Small-vector ops: what the generic path records, built in C. A softmax longer than
@@ -1339,7 +1700,7 @@ cdef inline bint _f64_scalar_tensor(object a, double* v):
     if not isinstance(a, TensorBase):
         return False
     t = <TensorBase>a
-    if t._tan is not None:
+    if _has_tangent(t):
         return False
     d = t._data
     if _is_f64(d):
@@ -1357,7 +1718,7 @@ cdef inline cnp.ndarray _f64_vector_of(object a):
     if not isinstance(a, TensorBase):
         return None
     t = <TensorBase>a
-    if t._tan is not None:
+    if _has_tangent(t):
         return None
     d = t._data
     if (type(d) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>d) == 1
@@ -1414,10 +1775,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
             if e is not None:
                 nexts[i] = e
                 idxs[i] = (<TensorBase>inputs[i])._output_nr
-        node.next_nodes = _untracked(tuple(nexts))
-        node.next_indices = _untracked(tuple(idxs))
-        node.in_shapes = _scalars_shapes(n, False)
-        node.in_dtypes = _scalars_shapes(n, True)
+        _set_edges(node, _untracked(tuple(nexts)), _untracked(tuple(idxs)))
     elif op == SC_SOFTMAX:
         x = _f64_vector_of(inputs[0])
         if x is None or len(params) != 1 or params[0] != -1:
@@ -1457,13 +1815,9 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
             return result
         node = <OpNode>_new_instance(spec.node_cls)
         e = _edge_node(spec, src, 0, False)
-        node.next_nodes = _untracked((e,))
-        node.next_indices = _INDEX_0 if src._output_nr == 0 else (src._output_nr,)
-        node.in_shapes = _vector_shape(n)
-        node.in_dtypes = _scalars_shapes(1, True)
-        node._sout = out
-        node.saved_out_vcs = _untracked((result.vc(),))
-        node.saved_out_versions = _INDEX_0
+        _set_edge1(node, e, src._output_nr)
+        node.s_in0 = out
+        node.s_outvc = result.vc()
         node.s_saves = True
     else:   # SC_SELECT: x[index] for an int index, a 0-d view
         if len(params) != 1 or type(params[0]) is not int:
@@ -1490,16 +1844,13 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
             _select_cls = _variant_class(spec, [x], params)
         node = <OpNode>_new_instance(_select_cls)
         e = _edge_node(spec, src, 0, False)
-        node.next_nodes = _untracked((e,))
-        node.next_indices = _INDEX_0 if src._output_nr == 0 else (src._output_nr,)
-        node.in_shapes = _vector_shape(n) if n <= _SMALL_SOFTMAX else ((n,),)
-        node.in_dtypes = _scalars_shapes(1, True)
-        node.s_index = index
+        _set_edge1(node, e, src._output_nr)
+        node.sv.n[1] = index
     node.spec = spec
     node.params = _untracked(params)
     node.num_outputs = 1
     node.scalar_op = op
-    node.s_len = n
+    node.sv.n[0] = n
     result._grad_fn = node
     result._requires_grad = True
     return result
@@ -1549,14 +1900,13 @@ cdef tuple _PARAMS_MINUS_1 = (-1,)
 cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     """Run a fast-path op, or return None for the generic path."""
     cdef Py_ssize_t n = len(inputs)
-    cdef double x = 0.0, y = 0.0, out, beta = 0.0, thr = 0.0, z
+    cdef double x = 0.0, y = 0.0, out, beta = 0.0, thr = 0.0, z = 0.0
     cdef bint t0 = False, t1 = False, g0 = False, g1 = False
     cdef int op = spec.scalar_op
     cdef Flags fl
     cdef OpNode node
     cdef TensorBase result
     cdef object e0, e1
-    cdef int i0, i1
     if op >= SC_STACK:
         return _vector_dispatch(spec, inputs, params)
     if n == 1:
@@ -1620,38 +1970,31 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     node.params = _untracked(params)
     node.num_outputs = 1
     node.scalar_op = op
-    node.sx0 = x
-    node.sx1 = beta if op == SC_SOFTPLUS else y
-    node.s_thr = thr
-    node.sout = out
+    node.sv.f[0] = x
+    node.sv.f[1] = beta if op == SC_SOFTPLUS else y
+    node.sv.f[2] = out
+    node.s_above = op == SC_SOFTPLUS and z > thr
     node.s_mask = (1 if t0 else 0) | (2 if t1 else 0)
-    # The tuples hold only nodes, tensors and numbers, none of them tracked by the
-    # cyclic GC: untracked, the collector never walks the graph.
     if n == 1:
-        e0 = _edge_node(spec, inputs[0], 0, False)
-        node.next_nodes = _untracked((e0,))
-        i0 = (<TensorBase>inputs[0])._output_nr
-        node.next_indices = _INDEX_0 if i0 == 0 else (i0,)
+        _set_edge1(node, _edge_node(spec, inputs[0], 0, False), (<TensorBase>inputs[0])._output_nr)
         if len(spec.needed_by[0]):
-            node.s_inputs = _untracked(inputs)
-            node.sver0 = _version_of(inputs[0])
+            node.s_in0 = inputs[0]
+            _save_version(node, 0, inputs[0])
     else:
         e0 = _edge_node(spec, inputs[0], 0, False)
         e1 = _edge_node(spec, inputs[1], 1, False)
-        node.next_nodes = _untracked((e0, e1))
-        i0 = (<TensorBase>inputs[0])._output_nr if e0 is not None else 0
-        i1 = (<TensorBase>inputs[1])._output_nr if e1 is not None else 0
-        node.next_indices = _INDEX_00 if i0 == 0 and i1 == 0 else (i0, i1)
+        _set_edge2(node, e0, (<TensorBase>inputs[0])._output_nr if e0 is not None else 0,
+                   e1, (<TensorBase>inputs[1])._output_nr if e1 is not None else 0)
         if len(spec.needed_by[0]) or len(spec.needed_by[1]):
-            node.s_inputs = _untracked(inputs)
+            node.s_in0 = inputs[0]
+            node.s_in1 = inputs[1]
             if t0:
-                node.sver0 = _version_of(inputs[0])
+                _save_version(node, 0, inputs[0])
             if t1:
-                node.sver1 = _version_of(inputs[1])
-    node.s_saves = node.s_inputs is not None or spec.save_out
+                _save_version(node, 1, inputs[1])
+    node.s_saves = node.s_in0 is not None or spec.save_out
     if spec.save_out:
-        node.saved_out_vcs = _untracked((result.vc(),))
-        node.saved_out_versions = _INDEX_0
+        node.s_outvc = result.vc()
     result._grad_fn = node
     result._requires_grad = True
     return result
@@ -1681,7 +2024,7 @@ cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
             raw[i] = d
             if t._requires_grad:
                 any_grad = True
-            if t._tan is not None:
+            if _has_tangent(t):
                 any_tangent = True
         else:
             raw[i] = a
@@ -1725,14 +2068,14 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
         result._requires_grad = True
         if spec.save_out:
             # a saved output changed in place must not give a silently wrong gradient
-            node.saved_out_vcs = (result.vc(),)
-            node.saved_out_versions = (result._vc.value,)
+            node._state().saved_out_vcs = (result.vc(),)
+            node._state().saved_out_versions = (result._vc.value,)
     if any_tangent and is_float:
         tangent = compute_jvp(spec, inputs, raw, params, out)
         if tangent is not None:
             _set_tangent(result, tangent)
             if record:
-                (<OpNode>result._grad_fn).saved_out_tangent = tangent
+                (<OpNode>result._grad_fn)._state().saved_out_tangent = tangent
     return result
 
 
@@ -1742,7 +2085,8 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
     cdef TensorBase r
     cdef Py_ssize_t k
     cdef bint diff
-    node = None
+    cdef OpNode node = None
+    cdef _OpState st
     outs = tuple([_as_data(o) for o in out])
     if record:
         node = _make_node(spec, inputs, raw, params, outs)
@@ -1757,8 +2101,9 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
             r._vc = (<TensorBase>inputs[spec.view_of]).vc()
         results.append(r)
     if node is not None and spec.save_out:
-        node.saved_out_vcs = tuple([(<TensorBase>r).vc() for r in results])
-        node.saved_out_versions = tuple([(<VersionCounter>v).value for v in node.saved_out_vcs])
+        st = node._state()
+        st.saved_out_vcs = tuple([(<TensorBase>r).vc() for r in results])
+        st.saved_out_versions = tuple([(<VersionCounter>v).value for v in st.saved_out_vcs])
     if any_tangent:
         tangents = compute_jvp(spec, inputs, raw, params, outs)
         if tangents is not None:
@@ -1815,39 +2160,38 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
     if spec.node_variant is not None:
         cls = _variant_class(spec, raw, params) or cls
     cdef OpNode node = <OpNode>_new_instance(cls)
-    cdef tuple nodes, sdata = None, stens = None, svers = None
+    cdef _OpState st = node._state()
+    cdef list nodes
+    cdef tuple sdata = None, stens = None, svers = None
     cdef bint variadic = spec.n_inputs < 0
     cdef bint save, any_var_grad = False
     cdef object a0, a1, n0, n1
-    cdef long k0, k1
     # Edges, input shapes and dtypes; the common one- and two-input cases build
     # their tuples directly (this runs once per recorded op).
     if n == 1:
         a0 = inputs[0]
         n0 = _edge_node(spec, a0, 0, variadic)
-        nodes = (n0,)
-        k0 = (<TensorBase>a0)._output_nr if n0 is not None else 0
-        node.next_indices = _INDEX_0 if k0 == 0 else (k0,)
-        node.in_shapes = (_shape_of(a0, raw[0]),)
-        node.in_dtypes = (_dtype_of(a0, raw[0]),)
+        nodes = [n0]
+        _set_edge1(node, n0, (<TensorBase>a0)._output_nr if n0 is not None else 0)
+        st.in_shapes = (_shape_of(a0, raw[0]),)
+        st.in_dtypes = (_dtype_of(a0, raw[0]),)
     elif n == 2:
         a0 = inputs[0]
         a1 = inputs[1]
         n0 = _edge_node(spec, a0, 0, variadic)
         n1 = _edge_node(spec, a1, 1, variadic)
-        nodes = (n0, n1)
-        k0 = (<TensorBase>a0)._output_nr if n0 is not None else 0
-        k1 = (<TensorBase>a1)._output_nr if n1 is not None else 0
-        node.next_indices = _INDEX_00 if k0 == 0 and k1 == 0 else (k0, k1)
-        node.in_shapes = (_shape_of(a0, raw[0]), _shape_of(a1, raw[1]))
-        node.in_dtypes = (_dtype_of(a0, raw[0]), _dtype_of(a1, raw[1]))
+        nodes = [n0, n1]
+        _set_edge2(node, n0, (<TensorBase>a0)._output_nr if n0 is not None else 0,
+                   n1, (<TensorBase>a1)._output_nr if n1 is not None else 0)
+        st.in_shapes = (_shape_of(a0, raw[0]), _shape_of(a1, raw[1]))
+        st.in_dtypes = (_dtype_of(a0, raw[0]), _dtype_of(a1, raw[1]))
     else:
-        nodes = tuple([_edge_node(spec, inputs[i], i, variadic) for i in range(n)])
-        node.next_indices = tuple([(<TensorBase>inputs[i])._output_nr if nodes[i] is not None
-                                   else 0 for i in range(n)])
-        node.in_shapes = tuple([_shape_of(inputs[i], raw[i]) for i in range(n)])
-        node.in_dtypes = tuple([_dtype_of(inputs[i], raw[i]) for i in range(n)])
-    node.next_nodes = nodes
+        nodes = [_edge_node(spec, inputs[i], i, variadic) for i in range(n)]
+        _set_edges(node, tuple(nodes),
+                   tuple([(<TensorBase>inputs[i])._output_nr if nodes[i] is not None
+                          else 0 for i in range(n)]))
+        st.in_shapes = tuple([_shape_of(inputs[i], raw[i]) for i in range(n)])
+        st.in_dtypes = tuple([_dtype_of(inputs[i], raw[i]) for i in range(n)])
     if variadic:
         for i in range(n):
             if nodes[i] is not None:
@@ -1885,13 +2229,13 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
     node.spec = spec
     node.params = params
     if sdata is not None:
-        node._sdata = sdata
-        node._stens = stens
-        node._svers = svers
+        st.sdata = sdata
+        st.stens = stens
+        st.svers = svers
     if spec.save_out:
-        node._sout = out
+        st.sout = out
     if _flags().anomaly and _anomaly_capture is not None:
-        node._anomaly_trace = _anomaly_capture()
+        st.anomaly_trace = _anomaly_capture()
     return node
 
 
@@ -2183,8 +2527,23 @@ cdef inline object _sum_into(object cur, bint cur_owned, object g, bint tensor_p
     return cur + g
 
 
+cdef inline list _more_of(_NodeTask st):
+    """The gradient buffers of outputs 1.. (None: none has arrived)."""
+    if type(st) is _Task:
+        return (<_Task>st).more
+    return None if (<Node>st)._x is None else (<Node>st)._x.more
+
+
+cdef inline void _set_more(_NodeTask st, list more):
+    if type(st) is _Task:
+        (<_Task>st).more = more
+    elif more is not None or (<Node>st)._x is not None:
+        (<Node>st)._extra().more = more
+
+
 cdef inline void _add_grad(_NodeTask st, Py_ssize_t k, object g, bint owned, bint tensor_path):
-    cdef list slot
+    cdef list slot, more
+    cdef Node owner
     if k == 0:
         if st.g0 is None:
             st.g0 = g
@@ -2193,10 +2552,12 @@ cdef inline void _add_grad(_NodeTask st, Py_ssize_t k, object g, bint owned, bin
             st.g0 = _sum_into(st.g0, st.owned0, g, tensor_path)
             st.owned0 = not tensor_path
         return
-    if st.more is None:
-        owner = st.node if st.node is not None else <Node>st
-        st.more = [[None, False] for _ in range((<Node>owner).num_outputs - 1)]
-    slot = st.more[k - 1]
+    more = _more_of(st)
+    if more is None:
+        owner = (<_Task>st).node if type(st) is _Task else <Node>st
+        more = [[None, False] for _ in range(owner.num_outputs - 1)]
+        _set_more(st, more)
+    slot = more[k - 1]
     if slot[0] is None:
         slot[0] = g
         slot[1] = owned
@@ -2214,8 +2575,8 @@ cdef inline bint _is_owned(object g, list grads, bint tensor_path):
 cdef object _run_tensor_pre_hooks(Node node, int k, object g, bint tensor_path):
     """Hooks registered on the tensor that is output ``k`` of ``node``."""
     cdef list hooks
-    if node._pre_hooks is not None:
-        hooks = node._pre_hooks.get(k)
+    if node._x is not None and node._x.pre_hooks is not None:
+        hooks = node._x.pre_hooks.get(k)
         if hooks:
             g = _call_hooks(hooks, g, tensor_path)
     return g
@@ -2274,7 +2635,7 @@ cdef object _check_anomaly(Node node, list grads):
             continue
         arr = (<TensorBase>g)._data if isinstance(g, TensorBase) else g
         if not np.all(np.isfinite(arr)):
-            trace = node._anomaly_trace
+            trace = None if node._x is None else node._x.anomaly_trace
             msg = "Function '%s' returned nan or inf values in its output." % type(node).__name__
             if trace:
                 msg += "\nThe forward call that created it:\n" + trace
@@ -2290,13 +2651,20 @@ cdef inline _NodeTask _find_task(Node node, dict tasks):
     return <_NodeTask>tasks.get(node)
 
 
+cdef inline PyObject* _find_task_ptr(PyObject* node, dict tasks):
+    """``_find_task``, borrowed (NULL: none)."""
+    if tasks is None:
+        return node if (<Node>node).active else NULL
+    return PyDict_GetItem(tasks, <object>node)
+
+
 cdef inline _NodeTask _new_task(Node node, dict tasks):
-    cdef _NodeTask st
+    cdef _Task st
     if tasks is None:
         node.active = True
         node.deps = 0
         return node
-    st = _NodeTask.__new__(_NodeTask)
+    st = _Task.__new__(_Task)
     st.node = node
     tasks[node] = st
     return st
@@ -2307,6 +2675,7 @@ cdef void _clear_tasks(tuple root_edges):
     cdef list stack = [e[0] for e in root_edges]
     cdef set seen = set()
     cdef Node node
+    cdef Py_ssize_t i
     while stack:
         node = stack.pop()
         if node is None or node in seen:
@@ -2315,8 +2684,9 @@ cdef void _clear_tasks(tuple root_edges):
         node.active = False
         node.deps = 0
         node.g0 = None
-        node.more = None
-        stack.extend(node.next_nodes)
+        _set_more(node, None)
+        for i in range(_n_edges(node)):
+            stack.append(_edge(node, i))
 
 
 cpdef object default_seed(object data):
@@ -2401,9 +2771,10 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
     cdef list ready = []
     cdef Node node, nxt
     cdef _NodeTask st, nst
+    cdef PyObject* p         # borrowed next node
+    cdef PyObject* q         # borrowed task of the next node
     cdef TensorBase t
-    cdef list grads, owned, out_grads
-    cdef tuple nexts, idxs
+    cdef list grads, owned, out_grads, more
     cdef object needed = None
     cdef dict capture = None      # node -> list of (output index, position in result)
     cdef list captured = None
@@ -2420,18 +2791,21 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
     while sp:
         sp -= 1
         node = stack[sp]
-        for nxt in node.next_nodes:
-            if nxt is None:
+        for i in range(_n_edges(node)):
+            p = _edge_ptr(node, i)
+            if p == <PyObject*>None:
                 continue
-            nst = _find_task(nxt, tasks)
-            if nst is None:
+            q = _find_task_ptr(p, tasks)
+            if q == NULL:
+                nxt = <Node>p
                 nst = _new_task(nxt, tasks)
+                q = <PyObject*>nst
                 if sp < len(stack):
                     stack[sp] = nxt
                 else:
                     stack.append(nxt)
                 sp += 1
-            nst.deps += 1
+            (<_NodeTask>q).deps = (<_NodeTask>q).deps + 1   # (no temporary reference)
 
     # 2. Which nodes must run when only some inputs are wanted.
     input_edges = None
@@ -2469,12 +2843,13 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                 node = <Node>st
                 node.active = False       # nothing looks this node up again
             else:
-                node = st.node
+                node = (<_Task>st).node
             out_grads = None
-            if (st.more is None and not tensor_path and batch_ndim == 0 and needed is None
+            more = _more_of(st)
+            if (more is None and not tensor_path and batch_ndim == 0 and needed is None
                     and not flags.anomaly and isinstance(node, OpNode)
-                    and (<OpNode>node).scalar_op != 0 and node._pre_hooks is None
-                    and node._retained is None and st.g0 is not None
+                    and (<OpNode>node).scalar_op != 0 and not _has_hooks(node)
+                    and st.g0 is not None
                     and (capture is None or node not in capture) and _fast_grad_ok(<OpNode>node, st.g0)):
                 # a node of the scalar fast path, on doubles (None: a version check
                 # failed, and the generic path below raises the full error)
@@ -2485,24 +2860,24 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
             if out_grads is None:
                 grads = [st.g0]
                 owned = [st.owned0]
-                if st.more is not None:
-                    for slot in st.more:
+                if more is not None:
+                    for slot in more:
                         grads.append(slot[0])
                         owned.append(slot[1])
+                    _set_more(st, None)
                 elif node.num_outputs > 1:
                     grads.extend([None] * (node.num_outputs - 1))
                     owned.extend([False] * (node.num_outputs - 1))
                 st.g0 = None          # buffers are released as soon as the node has run
-                st.more = None
                 # Tensor hooks and retain_grad see the gradient flowing into each output.
                 if type(node) is AccumulateGrad:
                     t = (<AccumulateGrad>node).variable
-                    if t._hooks and grads[0] is not None:
-                        g0 = _call_hooks(t._hooks, grads[0], tensor_path)
+                    if t._x is not None and t._x.hooks and grads[0] is not None:
+                        g0 = _call_hooks(t._x.hooks, grads[0], tensor_path)
                         if g0 is not grads[0]:
                             owned[0] = False
                         grads[0] = g0
-                elif node._pre_hooks is not None or node._retained is not None:
+                elif _has_hooks(node):
                     for k in range(node.num_outputs):
                         if grads[k] is None:
                             continue
@@ -2510,8 +2885,8 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                         if g0 is not grads[k]:
                             owned[k] = False
                         grads[k] = g0
-                        if node._retained is not None and k in node._retained:
-                            rt = node._retained[k]()
+                        if node._x.retained is not None and k in node._x.retained:
+                            rt = node._x.retained[k]()
                             if rt is not None and accumulate and (capture is None or node in capture):
                                 _store_grad(<TensorBase>rt, grads[k], owned[k], tensor_path)
                                 owned[k] = False
@@ -2532,8 +2907,8 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                                 t._grad = new_tensor(np.zeros_like(t._data))
                         else:
                             _store_grad(t, grads[0], owned[0], tensor_path)
-                        if t._post_acc_hooks:
-                            for entry in list(t._post_acc_hooks):
+                        if t._x is not None and t._x.post_acc_hooks:
+                            for entry in list(t._x.post_acc_hooks):
                                 entry[1](t)
                     continue
                 if needed is not None and (node not in needed or (
@@ -2546,23 +2921,22 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                 _check_anomaly(node, out_grads)
             if not retain_graph:
                 node._release()
-            nexts = node.next_nodes
-            idxs = node.next_indices
             n_edges = len(out_grads)
             for i in range(n_edges):
-                nxt = <Node>nexts[i]
-                if nxt is None:
+                p = _edge_ptr(node, i)
+                if p == <PyObject*>None:
                     continue
-                nst = _find_task(nxt, tasks)
+                q = _find_task_ptr(p, tasks)
                 g = out_grads[i]
                 if g is not None:
-                    _add_grad(nst, idxs[i], g, _is_owned(g, grads, tensor_path), tensor_path)
-                nst.deps -= 1
-                if nst.deps == 0:
+                    _add_grad(<_NodeTask>q, _edge_index(node, i), g,
+                              _is_owned(g, grads, tensor_path), tensor_path)
+                (<_NodeTask>q).deps = (<_NodeTask>q).deps - 1
+                if (<_NodeTask>q).deps == 0:
                     if rp < len(ready):
-                        ready[rp] = nst
+                        ready[rp] = <_NodeTask>q
                     else:
-                        ready.append(nst)
+                        ready.append(<_NodeTask>q)
                     rp += 1
     finally:
         flags.grad_enabled = prev_grad
@@ -2601,7 +2975,9 @@ cdef bint _is_alias(object g, list grads):
 
 
 cdef bint _has_needed_child(Node node, set needed):
-    for nxt in node.next_nodes:
+    cdef Py_ssize_t i
+    for i in range(_n_edges(node)):
+        nxt = _edge(node, i)
         if nxt is not None and nxt in needed:
             return True
     return False
@@ -2614,6 +2990,7 @@ cdef set _needed_nodes(tuple root_edges, dict tasks, set targets):
     cdef list ready = []
     cdef Node node, nxt
     cdef set needed = set()
+    cdef Py_ssize_t i
     for e in root_edges:
         node = e[0]
         if remaining.get(node, 0) == 0 and node not in ready:
@@ -2621,7 +2998,8 @@ cdef set _needed_nodes(tuple root_edges, dict tasks, set targets):
     while ready:
         node = ready.pop()
         order.append(node)
-        for nxt in node.next_nodes:
+        for i in range(_n_edges(node)):
+            nxt = _edge(node, i)
             if nxt is None:
                 continue
             remaining[nxt] -= 1
@@ -2631,7 +3009,8 @@ cdef set _needed_nodes(tuple root_edges, dict tasks, set targets):
         if node in targets:
             needed.add(node)
             continue
-        for nxt in node.next_nodes:
+        for i in range(_n_edges(node)):
+            nxt = _edge(node, i)
             if nxt is not None and nxt in needed:
                 needed.add(node)
                 break
