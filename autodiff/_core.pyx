@@ -433,6 +433,14 @@ cdef class TensorBase:
     def __rmatmul__(self, other):
         return dispatch(_OP_MATMUL, (_operand(other), self), ())
 
+    def __getitem__(self, index):
+        # an int index into a 1-d float64 tensor is built in the core (no Python frame:
+        # W1 takes the 4 entries of each softmax this way); the rest by the getitem op
+        fast = _select(self, index)
+        if fast is not None:
+            return fast
+        return _getitem_fn(self, index)
+
     @property
     def _version_value(self):
         return 0 if self._vc is None else self._vc.value
@@ -440,14 +448,16 @@ cdef class TensorBase:
 
 cdef OpSpec _OP_ADD = None, _OP_SUB = None, _OP_MUL = None, _OP_DIV = None, _OP_NEG = None
 cdef OpSpec _OP_MATMUL = None
+cdef object _getitem_fn = None
 
 
 def set_operator_ops(OpSpec add, OpSpec sub, OpSpec mul, OpSpec div, OpSpec neg,
-                     OpSpec matmul=None):
-    """Register the ops behind ``+ - * / @`` and unary ``-`` on tensors."""
-    global _OP_ADD, _OP_SUB, _OP_MUL, _OP_DIV, _OP_NEG, _OP_MATMUL
+                     OpSpec matmul=None, getitem=None):
+    """Register the ops behind ``+ - * / @``, unary ``-`` and ``t[index]`` on tensors."""
+    global _OP_ADD, _OP_SUB, _OP_MUL, _OP_DIV, _OP_NEG, _OP_MATMUL, _getitem_fn
     _OP_ADD, _OP_SUB, _OP_MUL, _OP_DIV, _OP_NEG = add, sub, mul, div, neg
     _OP_MATMUL = matmul
+    _getitem_fn = getitem
 
 
 cdef inline object _operand(object x):
@@ -1884,6 +1894,10 @@ def softmax_vector(object x, object dim):
 
 def select(object x, object index):
     """``x[index]`` for a 1-d float64 tensor and an int in range, else None."""
+    return _select(x, index)
+
+
+cdef object _select(object x, object index):
     if type(index) is not int:
         return None
     result = _vector_dispatch(_SPEC_GETITEM, (x,), (index,))

@@ -496,10 +496,10 @@ class Tensor(_core.TensorBase):
     def __pos__(self) -> "Tensor":
         return self
 
-    def __getitem__(self, index: Any) -> "Tensor":
-        # an int index into a 1-d float64 tensor is built in the core
-        fast = _core.select(self, index)
-        return fast if fast is not None else api.getitem(self, index)
+    if TYPE_CHECKING:
+        # TensorBase's (C): an int into a 1-d float64 tensor is built in the core, the
+        # rest goes to api.getitem (registered below by set_operator_ops)
+        def __getitem__(self, index: Any) -> "Tensor": ...
 
     def __setitem__(self, index: Any, value: Any) -> None:
         api.setitem(self, index, value)
@@ -945,7 +945,7 @@ Tensor = _core.untracked_subclass("autodiff.Tensor", _core.TensorBase,  # type: 
 _install_methods()
 _core.set_tensor_class(Tensor)
 _core.set_operator_ops(binary.add.spec, binary.sub.spec, binary.mul.spec, binary.div.spec,
-                       elementwise.neg.spec, linalg.matmul.spec)
+                       elementwise.neg.spec, linalg.matmul.spec, api.getitem)
 
 # doctest skips classes whose __module__ is not the module it scans (Tensor's is "autodiff")
 # and, scanning ``autodiff``, skips methods defined here: name the class so that the
@@ -953,4 +953,4 @@ _core.set_operator_ops(binary.add.spec, binary.sub.spec, binary.mul.spec, binary
 # compiled core's properties (getset descriptors): their docstrings are listed here too.
 __test__ = {"Tensor": Tensor}
 __test__.update({f"TensorBase.{name}": getattr(_core.TensorBase, name).__doc__ or ""
-                 for name in ("grad_fn", "is_leaf")})
+                 for name in ("grad", "grad_fn", "is_leaf")})
