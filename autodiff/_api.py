@@ -546,7 +546,11 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     """
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
-    return elementwise.softplus(input, float(beta), float(threshold))
+    # straight to the engine (the op's own wrapper would be one more Python frame)
+    return _core.dispatch(_SOFTPLUS, (input,), (float(beta), float(threshold)))
+
+
+_SOFTPLUS = elementwise.softplus.spec
 
 
 def gelu(input: Any, approximate: str = "none") -> Any:

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from .. import _api, _core
-from .._api import gelu, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax, tanh
+from .._api import (gelu, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax,
+                    softplus, tanh)
 from ..ops import _fast
 from ..ops import elementwise as _elementwise
 from ..ops import nn as _nn_ops
@@ -21,16 +22,6 @@ __all__ = [
     "logsumexp", "mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "linear", "dropout", "pad",
 ]
-
-
-def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
-    """log(1 + exp(beta x)) / beta, without overflow; x itself where beta x > threshold.
-
-    >>> import autodiff as ad
-    >>> ad.nn.functional.softplus(ad.tensor([100.0]))
-    tensor([100.])
-    """
-    return _api.softplus(input, beta, threshold)
 
 
 def _reduce(loss: Any, reduction: str, op: str) -> Any:
