@@ -349,7 +349,8 @@ cdef class TensorBase:
         >>> x.grad
         tensor([3., 3.])
         """
-        if self._grad is None and self._grad_fn is not None and not self._retains_grad:
+        if (self._grad is None and self._grad_fn is not None
+                and not (self._x is not None and self._x.retains_grad)):
             # stacklevel 1: this C property has no frame, so the warning names the caller
             _warn(_NON_LEAF_GRAD, UserWarning, 1)
         return self._grad
@@ -2225,20 +2226,14 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
                     break
         if save:
             if sdata is None:
-                sdata = _none_tuple(n)
-                stens = _none_tuple(n)
-                svers = _none_tuple(n)
+                sdata = _filled_tuple(n, None)
+                stens = _filled_tuple(n, None)
+                svers = _filled_tuple(n, 0)
             _tuple_set(sdata, i, raw[i])
             a = inputs[i]
             if isinstance(a, TensorBase):
                 _tuple_set(stens, i, a)
                 _tuple_set(svers, i, (<TensorBase>a).vc().value)
-            else:
-                _tuple_set(svers, i, 0)
-    if svers is not None:
-        for i in range(n):
-            if svers[i] is None:
-                _tuple_set(svers, i, 0)
     node.num_outputs = spec.n_outputs if spec.n_outputs > 0 else 1
     node.spec = spec
     node.params = params
@@ -2253,18 +2248,18 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
     return node
 
 
-cdef inline tuple _none_tuple(Py_ssize_t n):
-    """A new tuple of n Nones, for _tuple_set to fill before it is shared."""
+cdef inline tuple _filled_tuple(Py_ssize_t n, object value):
+    """A new tuple of n ``value``s, for _tuple_set to fill before it is shared."""
     cdef tuple t = PyTuple_New(n)
     cdef Py_ssize_t i
     for i in range(n):
-        Py_INCREF(None)
-        PyTuple_SET_ITEM(t, i, None)
+        Py_INCREF(value)
+        PyTuple_SET_ITEM(t, i, value)
     return t
 
 
 cdef inline void _tuple_set(tuple t, Py_ssize_t i, object value):
-    """Replace item i of a tuple made by _none_tuple (not yet seen by other code)."""
+    """Replace item i of a tuple made by _filled_tuple (not yet seen by other code)."""
     Py_INCREF(value)
     Py_DECREF(<object>PyTuple_GET_ITEM(t, i))
     PyTuple_SET_ITEM(t, i, value)
@@ -3020,12 +3015,6 @@ cdef set _needed_nodes(tuple root_edges, dict tasks, set targets):
             if remaining[nxt] == 0:
                 ready.append(nxt)
     for node in reversed(order):
-        if node in targets:
+        if node in targets or _has_needed_child(node, needed):
             needed.add(node)
-            continue
-        for i in range(_n_edges(node)):
-            nxt = _edge(node, i)
-            if nxt is not None and nxt in needed:
-                needed.add(node)
-                break
     return needed

@@ -156,18 +156,19 @@ def relu_backward(g, x):
 # x[i, target[i]] for every row, without building a flat index array and a fancy-index
 # copy (three NumPy calls of ~1-2 us each on the small batches of a training step).
 
+cdef inline bint _int64_vector(object t):
+    """t an aligned, native, C-contiguous 1-d int64 ndarray."""
+    return (type(t) is cnp.ndarray and cnp.PyArray_TYPE(<cnp.ndarray>t) == cnp.NPY_INT64
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>t) and cnp.PyArray_ISALIGNED(<cnp.ndarray>t)
+            and cnp.PyArray_NDIM(<cnp.ndarray>t) == 1
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>t))
+
+
 cdef inline bint _rows_ok(object x, object target):
-    """x a C-contiguous float64 (n, c) array and target n int64 class indices in [0, c)."""
-    if not (_ok(x) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)
-            and cnp.PyArray_NDIM(<cnp.ndarray>x) == 2):
-        return False
-    if type(target) is not cnp.ndarray:
-        return False
-    cdef cnp.ndarray t = <cnp.ndarray>target
-    return (cnp.PyArray_TYPE(t) == cnp.NPY_INT64 and cnp.PyArray_ISNOTSWAPPED(t)
-            and cnp.PyArray_ISALIGNED(t) and cnp.PyArray_NDIM(t) == 1
-            and cnp.PyArray_IS_C_CONTIGUOUS(t)
-            and cnp.PyArray_DIM(t, 0) == cnp.PyArray_DIM(<cnp.ndarray>x, 0))
+    """x a C-contiguous float64 (n, c) array and target n int64 class indices."""
+    return (_ok(x) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)
+            and cnp.PyArray_NDIM(<cnp.ndarray>x) == 2 and _int64_vector(target)
+            and cnp.PyArray_DIM(<cnp.ndarray>target, 0) == cnp.PyArray_DIM(<cnp.ndarray>x, 0))
 
 
 def rows_usable(x, target):
@@ -175,26 +176,35 @@ def rows_usable(x, target):
     return _rows_ok(x, target)
 
 
-cdef inline void _check_rows(object x, object target) except *:
-    if not _rows_ok(x, target):
-        raise TypeError("autodiff._kernels: need a C-contiguous float64 (n, c) array and "
-                        "n int64 class indices")
-
-
-def targets_in_range(target, Py_ssize_t c):
-    """True if every class index in ``target`` (int64, 1-d, contiguous) is in [0, c)."""
-    if not (type(target) is cnp.ndarray and cnp.PyArray_TYPE(<cnp.ndarray>target) == cnp.NPY_INT64
-            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>target)
-            and cnp.PyArray_ISALIGNED(<cnp.ndarray>target)
-            and cnp.PyArray_NDIM(<cnp.ndarray>target) == 1
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>target)):
-        raise TypeError("autodiff._kernels.targets_in_range: need a contiguous 1-d int64 array")
+cdef Py_ssize_t _first_out_of_range(object target, Py_ssize_t c):
+    """Position of the first class index of ``target`` (an _int64_vector) outside
+    [0, c), or -1."""
     cdef Py_ssize_t i, n = cnp.PyArray_DIM(<cnp.ndarray>target, 0)
     cdef const long long* tp = <const long long*>cnp.PyArray_DATA(<cnp.ndarray>target)
     for i in range(n):
         if tp[i] < 0 or tp[i] >= c:
-            return False
-    return True
+            return i
+    return -1
+
+
+cdef Py_ssize_t _checked_rows(object x, object target) except -1:
+    """The number of classes c of (x, target), which the row helpers take and whose
+    class indices are all in [0, c); raises otherwise."""
+    if not _rows_ok(x, target):
+        raise TypeError("autodiff._kernels: need a C-contiguous float64 (n, c) array and "
+                        "n int64 class indices")
+    cdef Py_ssize_t c = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
+    cdef Py_ssize_t bad = _first_out_of_range(target, c)
+    if bad >= 0:
+        raise IndexError(f"class index {target[bad]} out of range [0, {c})")
+    return c
+
+
+def targets_in_range(target, Py_ssize_t c):
+    """True if every class index in ``target`` (int64, 1-d, contiguous) is in [0, c)."""
+    if not _int64_vector(target):
+        raise TypeError("autodiff._kernels.targets_in_range: need a contiguous 1-d int64 array")
+    return _first_out_of_range(target, c) < 0
 
 
 def rows_pick_sum(x, target):
@@ -202,18 +212,13 @@ def rows_pick_sum(x, target):
 
     Raises IndexError for a class index outside [0, c).
     """
-    _check_rows(x, target)
+    cdef Py_ssize_t c = _checked_rows(x, target)
     cdef Py_ssize_t i, n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef Py_ssize_t c = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
     cdef const double* xp = <const double*>cnp.PyArray_DATA(<cnp.ndarray>x)
     cdef const long long* tp = <const long long*>cnp.PyArray_DATA(<cnp.ndarray>target)
     cdef double total = 0.0
-    cdef long long k
     for i in range(n):
-        k = tp[i]
-        if k < 0 or k >= c:
-            raise IndexError(f"class index {k} out of range [0, {c})")
-        total += xp[i * c + k]
+        total += xp[i * c + tp[i]]
     return total
 
 
@@ -222,16 +227,12 @@ def rows_subtract_at(x, target, double value):
 
     Raises IndexError for a class index outside [0, c) (x is then unchanged).
     """
-    _check_rows(x, target)
+    cdef Py_ssize_t c = _checked_rows(x, target)
     cdef Py_ssize_t i, n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef Py_ssize_t c = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
     cdef double* xp = <double*>cnp.PyArray_DATA(<cnp.ndarray>x)
     cdef const long long* tp = <const long long*>cnp.PyArray_DATA(<cnp.ndarray>target)
     if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>x):
         raise ValueError("autodiff._kernels.rows_subtract_at: x is read-only")
-    for i in range(n):
-        if tp[i] < 0 or tp[i] >= c:
-            raise IndexError(f"class index {tp[i]} out of range [0, {c})")
     for i in range(n):
         xp[i * c + tp[i]] -= value
     return None

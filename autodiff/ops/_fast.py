@@ -1,12 +1,12 @@
 """Compiled kernels where they pay, NumPy everywhere else.
 
-``sin``/``cos`` and the fused VJPs ``sin_backward`` (g * cos x),
-``cos_backward`` (-g * sin x), ``tanh_backward`` (g * (1 - y**2), from tanh's
-output y) and ``relu_backward`` (0 where x <= 0, else g) use ``autodiff._kernels`` (vectorised, multi-threaded, sin/cos
-<= 2 ulp from libm) for large contiguous float64 ndarrays. ``all_finite`` and the
-cross-entropy row helpers (``rows_*``) are C loops that replace several NumPy calls
-on the small arrays of a training step. Anything else -- small
-arrays, other dtypes, strided views, NumPy scalars, and autodiff Tensors (the
+``sin``/``cos`` and the fused VJPs ``sin_backward`` (g * cos x), ``cos_backward``
+(-g * sin x), ``tanh_backward`` (g * (1 - y**2), from tanh's output y) and
+``relu_backward`` (0 where x <= 0, else g) use ``autodiff._kernels`` (vectorised,
+multi-threaded, sin/cos <= 2 ulp from libm) for large contiguous float64 ndarrays.
+``all_finite`` and the cross-entropy row helpers (``rows_*``) are C loops that
+replace several NumPy calls on the small arrays of a training step. Anything else --
+small arrays, other dtypes, strided views, NumPy scalars, and autodiff Tensors (the
 rules see Tensors under create_graph=True, where np.sin/np.cos dispatch to
 autodiff's ops so that higher derivatives work) -- goes to NumPy unchanged.
 """

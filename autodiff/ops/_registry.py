@@ -34,6 +34,7 @@ _JVP_KINDS = {ELEMENTWISE: _core.JVP_ELEMENTWISE, LINEAR: _core.JVP_LINEAR,
               MULTILINEAR: _core.JVP_MULTILINEAR, ZERO: _core.JVP_NONE,
               None: _core.JVP_MISSING}  # a differentiable op without a JVP: forward mode raises
 
+
 def pass_grad(g: Any) -> Any:
     """The VJP rule of an input whose gradient is the output's, unchanged (add, copies).
 
