@@ -3,8 +3,8 @@
 
 The engine is math-blind. It knows nodes, edges, saved values and a rule to
 call; every derivative formula lives in ``autodiff/ops``. Backward walks the
-graph iteratively (dependency counts and an explicit ready stack), so graphs
-of any depth run without recursion. All per-call state lives in locals of
+graph iteratively (the newest reached node first, by creation number; dependency
+counts where that order cannot be used), so graphs of any depth run without recursion. All per-call state lives in locals of
 ``run_backward`` (PyTorch's GraphTask idea), so backward on independent graphs
 from several threads is safe; the only global state is the thread-local grad
 mode.
@@ -96,6 +96,7 @@ cdef extern from *:
     object _f64_view0 "ad_f64_view0"(cnp.ndarray base, char* ptr)
 
 from libc.math cimport sin, cos, exp, log, tanh, sqrt, expm1, log1p, fabs
+from libc.stdlib cimport realloc, free
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 
@@ -543,6 +544,7 @@ cdef AccumulateGrad get_accumulator(TensorBase t):
     acc = AccumulateGrad.__new__(AccumulateGrad)
     acc.variable = t
     acc.num_outputs = 1
+    _number(acc)            # numbered before the node that will point to it
     t._extra().accumulator_ref = PyWeakref_NewRef(acc, None)
     return acc
 
@@ -652,6 +654,10 @@ cdef class Node(_NodeTask):
     cdef _NodeExtra _x               # None until a rare feature needs it
     cdef public int num_outputs
     cdef int _i0, _i1
+    # Creation number, given when the edges are set: higher than every next node's.
+    # Backward runs nodes from the highest number down (see _run_backward), and a node
+    # only ever points to older ones, so no pass over the graph counts dependencies.
+    cdef unsigned int seq
     cdef object __weakref__
 
     cdef _NodeExtra _extra(self):
@@ -773,10 +779,54 @@ cdef inline int _edge_index(Node node, Py_ssize_t i):
     return (<tuple>node._e1)[i]
 
 
+# Creation numbers (Node.seq). 0 is "not numbered yet" (below every number). When
+# the counter runs out, or edges are set by hand against the order, backward goes
+# back to counting dependencies for the rest of the process (_seq_order_ok).
+cdef unsigned int _last_seq = 0
+cdef bint _seq_order_ok = True
+
+
+def _seq_order():
+    """(last creation number given, whether backward may run nodes by number): for tests."""
+    return _last_seq, _seq_order_ok
+
+
+def _set_seq_order(unsigned int last, bint ok):
+    """Set what ``_seq_order`` reports (tests of the fallback; never below a live node's)."""
+    global _last_seq, _seq_order_ok
+    _last_seq, _seq_order_ok = last, ok
+
+
+cdef inline void _number(Node node):
+    """Called when a node's edges are set. A new node gets a number above all earlier
+    ones (so above its next nodes'); a numbered one keeps its number, and if an edge
+    now goes to a node as new or newer, the numbered order is off from now on."""
+    global _last_seq, _seq_order_ok
+    if node.seq != 0:
+        _check_order(node)
+    elif _last_seq == 0xFFFFFFFFu:
+        _seq_order_ok = False
+        node.seq = _last_seq
+    else:
+        _last_seq += 1
+        node.seq = _last_seq
+
+
+cdef void _check_order(Node node):
+    global _seq_order_ok
+    cdef Py_ssize_t i
+    cdef PyObject* p
+    for i in range(_n_edges(node)):
+        p = _edge_ptr(node, i)
+        if p != <PyObject*>None and (<Node>p).seq >= node.seq:
+            _seq_order_ok = False
+
+
 cdef inline void _set_edge1(Node node, object n0, int i0):
     node.n_inline = 1
     node._e0 = n0
     node._i0 = i0
+    _number(node)
 
 
 cdef inline void _set_edge2(Node node, object n0, int i0, object n1, int i1):
@@ -785,6 +835,7 @@ cdef inline void _set_edge2(Node node, object n0, int i0, object n1, int i1):
     node._i0 = i0
     node._e1 = n1
     node._i1 = i1
+    _number(node)
 
 
 cdef void _set_edges(Node node, tuple nodes, tuple indices):
@@ -797,6 +848,7 @@ cdef void _set_edges(Node node, tuple nodes, tuple indices):
     node._i0 = node._i1 = 0
     if n == 0:
         node.n_inline = 0
+        _number(node)
     elif n == 1:
         _set_edge1(node, nodes[0], indices[0])
     elif n == 2:
@@ -805,6 +857,7 @@ cdef void _set_edges(Node node, tuple nodes, tuple indices):
         node.n_inline = 3
         node._e0 = nodes
         node._e1 = indices
+        _number(node)
 
 
 cdef inline bint _has_hooks(Node node):
@@ -2679,6 +2732,77 @@ cdef inline _NodeTask _new_task(Node node, dict tasks):
     return st
 
 
+# The nodes a backward has reached and not run yet, by creation number (Node.seq): a
+# binary max-heap of (number, node) pairs, each holding a reference to its node.
+# Every node that points to a node is newer, so when the newest reached node comes
+# out, every gradient it will receive has arrived: nodes run in PyTorch's order
+# (the newest ready node first) and no pass over the graph counts dependencies.
+ctypedef struct _HeapItem:
+    unsigned int seq
+    PyObject* node
+
+
+cdef struct _Heap:
+    _HeapItem* items
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int _heap_push(_Heap* h, Node node) except -1:
+    cdef Py_ssize_t i = h.n, parent
+    cdef _HeapItem* grown
+    cdef unsigned int seq = node.seq
+    if h.n == h.cap:
+        grown = <_HeapItem*>realloc(h.items, (2 * h.cap + 16) * sizeof(_HeapItem))
+        if grown == NULL:
+            raise MemoryError()
+        h.items = grown
+        h.cap = 2 * h.cap + 16
+    while i > 0:
+        parent = (i - 1) >> 1
+        if h.items[parent].seq >= seq:
+            break
+        h.items[i] = h.items[parent]
+        i = parent
+    Py_INCREF(node)
+    h.items[i].seq = seq
+    h.items[i].node = <PyObject*>node
+    h.n += 1
+    return 0
+
+
+cdef PyObject* _heap_pop(_Heap* h):
+    """The newest node (its reference passes to the caller)."""
+    cdef PyObject* top = h.items[0].node
+    cdef _HeapItem last
+    cdef Py_ssize_t i = 0, child
+    h.n -= 1
+    if h.n > 0:
+        last = h.items[h.n]
+        while True:
+            child = 2 * i + 1
+            if child >= h.n:
+                break
+            if child + 1 < h.n and h.items[child + 1].seq > h.items[child].seq:
+                child += 1
+            if h.items[child].seq <= last.seq:
+                break
+            h.items[i] = h.items[child]
+            i = child
+        h.items[i] = last
+    return top
+
+
+cdef void _heap_free(_Heap* h):
+    """Drop the nodes left (after an error) and the storage."""
+    while h.n > 0:
+        h.n -= 1
+        Py_DECREF(<object>h.items[h.n].node)
+    free(h.items)
+    h.items = NULL
+    h.cap = 0
+
+
 cdef void _clear_tasks(tuple root_edges):
     """After a failed backward that kept its state on the nodes: drop what is left."""
     cdef list stack = [e[0] for e in root_edges]
@@ -2775,16 +2899,44 @@ def run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_g
 cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint create_graph,
                           tuple inputs, bint accumulate, bint allow_unused, int batch_ndim,
                           Flags flags, bint tensor_path, tuple root_edges, dict tasks):
-    cdef Py_ssize_t i, k, n_roots = len(roots), n_edges, sp, rp
+    cdef Py_ssize_t i
+    cdef Node node
+    cdef _Heap heap
+    # The common call (backward without inputs=, state on the nodes) runs nodes by
+    # creation number (see _Heap). The others count, for each node, the edges that
+    # reach it, and run a node when its count falls to 0.
+    if not (tasks is None and inputs is None and _seq_order_ok):
+        return _run_counted(roots, root_grads, retain_graph, create_graph, inputs, accumulate,
+                            allow_unused, batch_ndim, flags, tensor_path, root_edges, tasks)
+    heap.items = NULL
+    heap.n = heap.cap = 0
+    try:
+        for e in root_edges:
+            node = e[0]
+            if not node.active:
+                _new_task(node, None)
+                _heap_push(&heap, node)
+        for i in range(len(roots)):
+            _add_grad(<Node>root_edges[i][0], root_edges[i][1], root_grads[i], False,
+                      tensor_path)
+        _run_nodes(&heap, None, None, retain_graph, create_graph, batch_ndim, flags,
+                   tensor_path, None, None, None, None, True)
+    finally:
+        _heap_free(&heap)
+    return None
+
+
+cdef object _run_counted(tuple roots, tuple root_grads, bint retain_graph, bint create_graph,
+                         tuple inputs, bint accumulate, bint allow_unused, int batch_ndim,
+                         Flags flags, bint tensor_path, tuple root_edges, dict tasks):
+    cdef Py_ssize_t i, k, n_roots = len(roots), sp
     cdef list stack = []
     cdef list ready = []
     cdef Node node, nxt
     cdef _NodeTask st, nst
     cdef PyObject* p         # borrowed next node
     cdef PyObject* q         # borrowed task of the next node
-    cdef TensorBase t
-    cdef list grads, owned, out_grads, more
-    cdef object needed = None
+    cdef set needed = None
     cdef dict capture = None      # node -> list of (output index, position in result)
     cdef list captured = None
 
@@ -2839,20 +2991,81 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
         if st.deps == 0 and st not in ready:
             ready.append(st)
 
+    # 4. Run nodes whose every incoming gradient has arrived.
+    _run_nodes(NULL, ready, tasks, retain_graph, create_graph, batch_ndim, flags, tensor_path,
+               needed, capture, captured, inputs, accumulate)
+
+    if accumulate:
+        return None
+    # 5. Gradients for autograd.grad.
+    result = []
+    for k in range(len(input_edges)):
+        g = captured[k]
+        node = input_edges[k][0]
+        if g is None and node not in tasks:
+            if not allow_unused:
+                raise RuntimeError(
+                    "The differentiated Tensor at index %d appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior." % k)
+        elif g is None:
+            x = inputs[k]
+            shape = (<TensorBase>x)._data.shape
+            if batch_ndim:
+                shape = tuple(np.shape(root_grads[0])[:batch_ndim]) + shape
+            g = np.zeros(shape, dtype=(<TensorBase>x)._data.dtype)
+        if g is not None and not isinstance(g, TensorBase):
+            g = new_tensor(g if (type(g) is ndarray or isinstance(g, _np_generic)) else _asarray(g))
+        result.append(g)
+    return result
+
+
+cdef _order_broken(Node node, Node nxt):
+    """A node points to one numbered after it (edges changed by hand on a node that had
+    been used): the order backward relies on does not hold. Later backwards count
+    dependencies; this one cannot go on without risking a wrong gradient."""
+    global _seq_order_ok
+    _seq_order_ok = False
+    raise RuntimeError(
+        "backward: %s points to %s, which was created after it (next_nodes changed on a "
+        "node already in use); gradients from this call are incomplete. Backward counts "
+        "dependencies from now on: run it again." % (type(node).__name__, type(nxt).__name__))
+
+
+cdef _run_nodes(_Heap* heap, list ready, dict tasks, bint retain_graph, bint create_graph,
+                int batch_ndim, Flags flags, bint tensor_path, set needed, dict capture,
+                list captured, tuple inputs, bint accumulate):
+    """Run the nodes: the newest in ``heap`` first when one is given (state on the nodes),
+    else those in ``ready``, which a node joins when its count of pending edges is 0."""
+    cdef Py_ssize_t i, k, n_edges, rp = 0
+    cdef Node node
+    cdef _NodeTask st
+    cdef PyObject* p         # borrowed next node
+    cdef PyObject* q         # borrowed task of the next node
+    cdef TensorBase t
+    cdef list grads, owned, out_grads, more
+    cdef bint by_seq = heap != NULL
+
     prev_grad = flags.grad_enabled
     flags.grad_enabled = create_graph
     try:
-        # 4. Run nodes whose every incoming gradient has arrived.
-        rp = len(ready)
-        while rp:
-            rp -= 1
-            st = <_NodeTask>ready[rp]
-            ready[rp] = None
-            if tasks is None:
-                node = <Node>st
-                node.active = False       # nothing looks this node up again
+        if not by_seq:
+            rp = len(ready)
+        while (heap.n if by_seq else rp):
+            if by_seq:
+                p = _heap_pop(heap)
+                node = <Node>p
+                Py_DECREF(node)       # (the heap's reference; the local one remains)
+                st = node
+                node.active = False
             else:
-                node = (<_Task>st).node
+                rp -= 1
+                st = <_NodeTask>ready[rp]
+                ready[rp] = None
+                if tasks is None:
+                    node = <Node>st
+                    node.active = False       # nothing looks this node up again
+                else:
+                    node = (<_Task>st).node
             out_grads = None
             more = _more_of(st)
             if (more is None and not tensor_path and batch_ndim == 0 and needed is None
@@ -2935,6 +3148,17 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                 p = _edge_ptr(node, i)
                 if p == <PyObject*>None:
                     continue
+                if by_seq:
+                    if not (<Node>p).active:      # reached for the first time
+                        if (<Node>p).seq >= node.seq:
+                            _order_broken(node, <Node>p)
+                        _new_task(<Node>p, None)
+                        _heap_push(heap, <Node>p)
+                    g = out_grads[i]
+                    if g is not None:
+                        _add_grad(<Node>p, _edge_index(node, i), g,
+                                  _is_owned(g, grads, tensor_path), tensor_path)
+                    continue
                 q = _find_task_ptr(p, tasks)
                 g = out_grads[i]
                 if g is not None:
@@ -2949,29 +3173,6 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
                     rp += 1
     finally:
         flags.grad_enabled = prev_grad
-
-    if accumulate:
-        return None
-    # 5. Gradients for autograd.grad.
-    result = []
-    for k in range(len(input_edges)):
-        g = captured[k]
-        node = input_edges[k][0]
-        if g is None and node not in tasks:
-            if not allow_unused:
-                raise RuntimeError(
-                    "The differentiated Tensor at index %d appears to not have been used in "
-                    "the graph. Set allow_unused=True if this is the desired behavior." % k)
-        elif g is None:
-            x = inputs[k]
-            shape = (<TensorBase>x)._data.shape
-            if batch_ndim:
-                shape = tuple(np.shape(root_grads[0])[:batch_ndim]) + shape
-            g = np.zeros(shape, dtype=(<TensorBase>x)._data.dtype)
-        if g is not None and not isinstance(g, TensorBase):
-            g = new_tensor(g if (type(g) is ndarray or isinstance(g, _np_generic)) else _asarray(g))
-        result.append(g)
-    return result
 
 
 cdef bint _is_alias(object g, list grads):
