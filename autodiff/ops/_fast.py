@@ -4,8 +4,9 @@
 (-g * sin x), ``tanh_backward`` (g * (1 - y**2), from tanh's output y) and
 ``relu_backward`` (0 where x <= 0, else g) use ``autodiff._kernels`` (vectorised,
 multi-threaded, sin/cos <= 2 ulp from libm) for large contiguous float64 ndarrays.
-``all_finite`` and the cross-entropy row helpers (``rows_*``) are C loops that
-replace several NumPy calls on the small arrays of a training step. Anything else --
+``all_finite``, the cross-entropy row helpers and the row max/sum steps of softmax
+and log-softmax (``rows_*``) are C loops that replace several NumPy calls on the
+small arrays of a training step. Anything else --
 small arrays, other dtypes, strided views, NumPy scalars, and autodiff Tensors (the
 rules see Tensors under create_graph=True, where np.sin/np.cos dispatch to
 autodiff's ops so that higher derivatives work) -- goes to NumPy unchanged.
@@ -60,6 +61,10 @@ rows_usable = _k.rows_usable            # (n, c) float64 C-contiguous x, n int64
 targets_in_range = _k.targets_in_range  # all 0 <= target[i] < c (int64 targets)
 rows_pick_sum = _k.rows_pick_sum        # sum_i x[i, target[i]]
 rows_subtract_at = _k.rows_subtract_at  # x[i, target[i]] -= value, in place
+rows_2d = _k.rows_2d                    # C-contiguous float64 (n, c), c >= 1
+rows_minus_max = _k.rows_minus_max      # x - row max (not shifted where it is inf/nan)
+rows_divide_by_sum = _k.rows_divide_by_sum            # e /= row sums, in place
+rows_log_softmax_finish = _k.rows_log_softmax_finish  # z -= log(row sums of e), in place
 
 
 def sin(x):

@@ -252,6 +252,63 @@ def test_cross_entropy_same_on_kernel_and_numpy_paths(target_dtype):
     np.testing.assert_allclose(z.grad.numpy(), want / 50, rtol=1e-13, atol=1e-17)
 
 
+def _softmax_numpy(x):
+    """ops.nn's NumPy path: shift by the row max (0 where it is inf/nan), exp, row sums."""
+    m = np.maximum.reduce(x, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    z = x - m
+    e = np.exp(z)
+    return z, e, np.add.reduce(e, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("c", [1, 5, 8, 10, 17, 128, 129, 1000, 4099])
+def test_row_softmax_kernels_give_numpys_bits(c):
+    # the row sums are NumPy's pairwise sums (blocks of 8, halving above 128): same bits
+    x = np.random.default_rng(c).standard_normal((6, c)) * 4
+    z, e, s = _softmax_numpy(x)
+    np.testing.assert_array_equal(K.rows_minus_max(x), z)
+    np.testing.assert_array_equal(K.rows_divide_by_sum(e.copy()), e / s)
+    # the log is libm's, NumPy's may round the other way: within one ulp
+    got = K.rows_log_softmax_finish(z.copy(), e)
+    want = z - np.log(s)
+    assert np.all(np.abs(got - want) <= np.spacing(np.abs(want)))
+
+
+def test_row_softmax_kernels_on_inf_and_nan_rows_match_numpy():
+    x = np.array([[1.0, np.nan, 2.0], [-np.inf, -np.inf, -np.inf], [np.inf, 1.0, 2.0],
+                  [np.nan, 1.0, np.inf], [-np.inf, 0.0, 1.0]])
+    with np.errstate(all="ignore"):
+        z, e, s = _softmax_numpy(x)
+        want_softmax, want_log = e / s, z - np.log(s)
+    np.testing.assert_array_equal(K.rows_minus_max(x), z)
+    np.testing.assert_array_equal(K.rows_divide_by_sum(e.copy()), want_softmax)
+    np.testing.assert_array_equal(K.rows_log_softmax_finish(z.copy(), e), want_log)
+    t = ad.tensor(x)
+    np.testing.assert_array_equal(ad.nn.functional.softmax(t, dim=1).numpy(), want_softmax)
+    np.testing.assert_array_equal(ad.nn.functional.log_softmax(t, dim=1).numpy(), want_log)
+
+
+def test_row_softmax_kernels_refuse_what_they_cannot_take():
+    assert not K.rows_2d(np.zeros((3, 0)))          # no column has no max
+    assert not K.rows_2d(np.zeros((3, 4), np.float32))
+    assert not K.rows_2d(np.zeros((4, 3)).T)
+    assert not K.rows_2d(np.zeros(3))
+    with pytest.raises(TypeError):
+        K.rows_minus_max(np.zeros((4, 3)).T)
+    with pytest.raises(ValueError):
+        K.rows_log_softmax_finish(np.zeros((2, 3)), np.zeros((3, 2)))
+    frozen = np.zeros((2, 3))
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError):
+        K.rows_divide_by_sum(frozen)
+    # the public functions take any layout and dtype: the NumPy path
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    for arr in (x.T, x.astype(np.float32)):
+        z, e, s = _softmax_numpy(arr)
+        np.testing.assert_allclose(ad.nn.functional.softmax(ad.tensor(arr), dim=-1).numpy(),
+                                   e / s, rtol=1e-6)
+
+
 def test_shape_and_memory_order_kept():
     rng = np.random.default_rng(RNG_SEED)
     x = np.asfortranarray(rng.standard_normal((30, 40)))
