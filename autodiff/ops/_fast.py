@@ -75,6 +75,8 @@ def cos(x):
     return _k.cos(x) if _usable(x) else np.cos(x)
 
 
+# The sin_backward, cos_backward and tanh_backward are the ops' VJP rules themselves (ops/elementwise.py): their
+# parameter names (g, x, out) say what the engine passes.
 def sin_backward(g, x):
     """g * cos(x): sin's VJP (and, with a tangent as g, its JVP)."""
     return _k.sin_backward(g, x) if _usable_pair(g, x) else g * cos(x)
@@ -85,11 +87,11 @@ def cos_backward(g, x):
     return _k.cos_backward(g, x) if _usable_pair(g, x) else -g * sin(x)
 
 
-def tanh_backward(g, y):
-    """g * (1 - y * y): tanh's VJP from its output y (and, with a tangent as g, its JVP)."""
-    if _usable_pair(g, y):
-        return _k.tanh_backward(g, y)
-    return g * (1 - y * y)
+def tanh_backward(g, out):
+    """g * (1 - out * out): tanh's VJP from its output (and, with a tangent as g, its JVP)."""
+    if _usable_pair(g, out):
+        return _k.tanh_backward(g, out)
+    return g * (1 - out * out)
 
 
 def relu_backward(g, x):

@@ -27,17 +27,17 @@ def log(x):
 
 # _fast: compiled kernels for large float64 arrays, else np.sin/np.cos (and on Tensors,
 # under create_graph=True, those dispatch to these ops: higher derivatives work)
-@defop(vjp={"x": lambda g, x: _fast.sin_backward(g, x)}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": _fast.sin_backward}, jvp=ELEMENTWISE, batch_ok=True)
 def sin(x):
     return _fast.sin(x)
 
 
-@defop(vjp={"x": lambda g, x: _fast.cos_backward(g, x)}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": _fast.cos_backward}, jvp=ELEMENTWISE, batch_ok=True)
 def cos(x):
     return _fast.cos(x)
 
 
-@defop(vjp={"x": lambda g, out: _fast.tanh_backward(g, out)}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": _fast.tanh_backward}, jvp=ELEMENTWISE, batch_ok=True)
 def tanh(x):
     return np.tanh(x)
 
