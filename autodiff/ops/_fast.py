@@ -75,8 +75,8 @@ def cos(x):
     return _k.cos(x) if _usable(x) else np.cos(x)
 
 
-# The sin_backward, cos_backward and tanh_backward are the ops' VJP rules themselves (ops/elementwise.py): their
-# parameter names (g, x, out) say what the engine passes.
+# sin_backward, cos_backward and tanh_backward are the ops' VJP rules themselves
+# (ops/elementwise.py): their parameter names (g, x, out) say what the engine passes.
 def sin_backward(g, x):
     """g * cos(x): sin's VJP (and, with a tangent as g, its JVP)."""
     return _k.sin_backward(g, x) if _usable_pair(g, x) else g * cos(x)
