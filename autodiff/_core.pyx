@@ -1489,16 +1489,17 @@ cdef inline bint _f64_c_array(object a):
 
 cdef object _sum_leading_rows(cnp.ndarray g, int lead):
     """``g`` (C-contiguous float64) summed over its first ``lead`` axes, into a new array:
-    row by row, as NumPy's add.reduce does (same bits), without its ~2 us
-    of set-up (a bias's gradient in every training step)."""
+    row by row, as NumPy's add.reduce does (same bits), without its ~2 us of set-up
+    (the bias gradients of a small training step)."""
     cdef Py_ssize_t rows = 1, cols = 1
     cdef int k
     for k in range(lead):
         rows *= cnp.PyArray_DIM(g, k)
     for k in range(lead, cnp.PyArray_NDIM(g)):
         cols *= cnp.PyArray_DIM(g, k)
-    if cols < 2:
-        # one column is a contiguous sum, which NumPy does pairwise (more accurate)
+    if cols < 2 or rows * cols > 65536:
+        # one column is a contiguous sum, which NumPy does pairwise (more accurate); on
+        # big arrays NumPy's loop is the faster one and its set-up does not show
         return _np_add.reduce(g, axis=tuple(range(lead)))
     # shape is g's shape without the first ``lead`` axes
     out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(g) - lead, cnp.PyArray_DIMS(g) + lead,

@@ -10,6 +10,7 @@ import autodiff as ad
     ((64, 128), (128,)),        # a bias in a training step
     ((64, 10), (10,)),
     ((10000, 3), (3,)),         # many rows: the order of the additions shows
+    ((512, 256), (256,)),       # big: NumPy's own loop
     ((5, 3, 4), (4,)),
     ((5, 3, 4), (3, 4)),
     ((0, 3), (3,)),             # no rows: zeros
