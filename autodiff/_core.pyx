@@ -279,13 +279,26 @@ cdef class TensorBase:
     cdef public bint _requires_grad
     cdef public object _grad
     cdef public object _base             # the tensor this one is a view of
-    cdef public object _view_of          # (source, index) of a basic-indexing view
+    # (source, index) of a basic-indexing view; an int i stands for (_base, i) (the int
+    # select of a base tensor, W1's p[i]: no tuple per select). Read it as _view_of.
+    cdef object _view_src
     cdef object __weakref__
 
     cdef _TensorExtra _extra(self):
         if self._x is None:
             self._x = _TensorExtra.__new__(_TensorExtra)
         return self._x
+
+    @property
+    def _view_of(self):
+        """(source, index) of a view made by basic indexing, else None."""
+        if type(self._view_src) is int:
+            return (self._base, self._view_src)
+        return self._view_src
+
+    @_view_of.setter
+    def _view_of(self, value):
+        self._view_src = value
 
     @property
     def _retains_grad(self):
@@ -2001,13 +2014,25 @@ def select(object x, object index):
     return _select(x, index)
 
 
+# (i,) for the small ints i, the parameters of most selects (no tuple per select)
+cdef tuple _INDEX_PARAMS = tuple([(i,) for i in range(-64, 256)])
+
+
 cdef object _select(object x, object index):
+    cdef long long i
+    cdef int overflow = 0
     if type(index) is not int:
         return None
-    result = _vector_dispatch(_SPEC_GETITEM, (x,), (index,))
+    i = PyLong_AsLongLongAndOverflow(index, &overflow)
+    params = (<tuple>_INDEX_PARAMS[i + 64] if not overflow and -64 <= i < 256
+              else _untracked((index,)))
+    result = _vector_dispatch(_SPEC_GETITEM, (x,), params)
     if result is not None:
         # in-place ops on this view are written through ``x[index] = ...``
-        (<TensorBase>result)._view_of = _untracked((x, index))
+        if (<TensorBase>result)._base is x:
+            (<TensorBase>result)._view_src = index       # stands for (x, index)
+        else:
+            (<TensorBase>result)._view_src = _untracked((x, index))
     return result
 
 

@@ -169,6 +169,25 @@ def test_select_is_a_view_of_its_vector():
     assert x[-1].item() == 13.0
 
 
+@pytest.mark.parametrize("index", [1, -2, 299, -300])
+def test_select_of_a_view_and_far_indices_write_through(index):
+    # x[i] of a base keeps only i (its source is its _base); of a view, (view, i)
+    leaf = ad.tensor(np.arange(302.0), requires_grad=True)
+    base = leaf * 1.0
+    x = base[2:]                                  # a view of base
+    assert base[index]._view_of == (base, index)
+    v = x[index]
+    assert v._view_of[0] is x and v._view_of[1] == index
+    v.mul_(10.0)                                  # through x[index] = ..., into base
+    expected = np.arange(302.0)
+    expected[2 + (index % 300)] *= 10.0
+    np.testing.assert_array_equal(base.numpy(), expected)
+    base.sum().backward()                         # the write is recorded on base's graph
+    want = np.ones(302)
+    want[2 + (index % 300)] = 10.0
+    np.testing.assert_array_equal(leaf.grad.numpy(), want)
+
+
 def test_select_out_of_range_and_non_int_indices():
     x = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
     with pytest.raises(IndexError):
