@@ -92,3 +92,28 @@ def test_running_out_of_numbers_falls_back_to_counting(seq_state):
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
     del x, y
     _core._set_seq_order(last, True)     # no node numbered above ``last`` is alive now
+
+
+def test_an_error_mid_backward_leaves_the_graph_reusable():
+    import sys
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    z = (y * y).sum() + ad.sin(x).sum()
+
+    def boom(g):
+        raise ValueError("boom")
+
+    handle = y.register_hook(boom)
+    acc = y.grad_fn.next_functions[0][0]   # x's AccumulateGrad: still queued at the error
+    refs = sys.getrefcount(acc)
+    raised = False
+    try:                     # (pytest.raises would keep the traceback's frames alive)
+        z.backward(retain_graph=True)
+    except ValueError:
+        raised = True
+    after = sys.getrefcount(acc)           # (not inside assert: pytest keeps temporaries)
+    assert raised and after == refs                # the heap let go of the nodes left
+    handle.remove()
+    z.backward()                                   # state of the failed run cleared
+    np.testing.assert_allclose(x.grad.numpy(), 8.0 * np.array([1.0, 2.0])
+                               + np.cos([1.0, 2.0]), rtol=1e-15)
