@@ -1771,6 +1771,8 @@ cdef tuple _INDEX_0 = (0,)
 
 cdef inline tuple _untracked(tuple t):
     """``t`` untracked by the cyclic GC when none of its items is tracked."""
+    if not PyObject_GC_IsTracked(t):      # (the empty tuple, shared parameter tuples)
+        return t
     for x in t:
         if PyObject_GC_IsTracked(x):
             return t
