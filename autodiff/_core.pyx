@@ -2870,6 +2870,14 @@ cdef PyObject* _heap_pop(_Heap* h):
     return top
 
 
+cdef bint _in_heap(_Heap* h, Node node):
+    cdef Py_ssize_t i
+    for i in range(h.n):
+        if h.items[i].node == <PyObject*>node:
+            return True
+    return False
+
+
 cdef void _heap_free(_Heap* h):
     """Drop the nodes left (after an error) and the storage."""
     while h.n > 0:
@@ -2996,7 +3004,7 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
         for i in range(len(roots)):
             _add_grad(<Node>root_edges[i][0], root_edges[i][1], root_grads[i], False,
                       tensor_path)
-        _run_nodes(&heap, None, None, retain_graph, create_graph, batch_ndim, flags,
+        _run_nodes(&heap, False, None, retain_graph, create_graph, batch_ndim, flags,
                    tensor_path, None, None, None, None, True)
     finally:
         _heap_free(&heap)
@@ -3008,7 +3016,7 @@ cdef object _run_counted(tuple roots, tuple root_grads, bint retain_graph, bint 
                          Flags flags, bint tensor_path, tuple root_edges, dict tasks):
     cdef Py_ssize_t i, k, n_roots = len(roots), sp
     cdef list stack = []
-    cdef list ready = []
+    cdef _Heap heap
     cdef Node node, nxt
     cdef _NodeTask st, nst
     cdef PyObject* p         # borrowed next node
@@ -3063,14 +3071,20 @@ cdef object _run_counted(tuple roots, tuple root_grads, bint retain_graph, bint 
     for i in range(n_roots):
         st = _find_task(root_edges[i][0], tasks)
         _add_grad(st, root_edges[i][1], root_grads[i], False, tensor_path)
-    for e in root_edges:
-        st = _find_task(e[0], tasks)
-        if st.deps == 0 and st not in ready:
-            ready.append(st)
 
-    # 4. Run nodes whose every incoming gradient has arrived.
-    _run_nodes(NULL, ready, tasks, retain_graph, create_graph, batch_ndim, flags, tensor_path,
-               needed, capture, captured, inputs, accumulate)
+    # 4. Run nodes whose every incoming gradient has arrived, the newest first.
+    heap.items = NULL
+    heap.n = heap.cap = 0
+    try:
+        for e in root_edges:
+            node = e[0]
+            st = _find_task(node, tasks)
+            if st.deps == 0 and not _in_heap(&heap, node):
+                _heap_push(&heap, node)
+        _run_nodes(&heap, True, tasks, retain_graph, create_graph, batch_ndim, flags,
+                   tensor_path, needed, capture, captured, inputs, accumulate)
+    finally:
+        _heap_free(&heap)
 
     if accumulate:
         return None
@@ -3108,41 +3122,32 @@ cdef _order_broken(Node node, Node nxt):
         "dependencies from now on: run it again." % (type(node).__name__, type(nxt).__name__))
 
 
-cdef _run_nodes(_Heap* heap, list ready, dict tasks, bint retain_graph, bint create_graph,
+cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint create_graph,
                 int batch_ndim, Flags flags, bint tensor_path, set needed, dict capture,
                 list captured, tuple inputs, bint accumulate):
-    """Run the nodes: the newest in ``heap`` first when one is given (state on the nodes),
-    else those in ``ready``, which a node joins when its count of pending edges is 0."""
-    cdef Py_ssize_t i, k, n_edges, rp = 0
+    """Run the nodes in ``heap``, the newest first. Without ``counted`` a node joins the
+    heap when it is first reached (state on the nodes; see _Heap); with it, when its
+    count of pending edges falls to 0."""
+    cdef Py_ssize_t i, k, n_edges
     cdef Node node
     cdef _NodeTask st
     cdef PyObject* p         # borrowed next node
     cdef PyObject* q         # borrowed task of the next node
     cdef TensorBase t
     cdef list grads, owned, out_grads, more
-    cdef bint by_seq = heap != NULL
 
     prev_grad = flags.grad_enabled
     flags.grad_enabled = create_graph
     try:
-        if not by_seq:
-            rp = len(ready)
-        while (heap.n if by_seq else rp):
-            if by_seq:
-                p = _heap_pop(heap)
-                node = <Node>p
-                Py_DECREF(node)       # (the heap's reference; the local one remains)
+        while heap.n:
+            p = _heap_pop(heap)
+            node = <Node>p
+            Py_DECREF(node)       # (the heap's reference; the local one remains)
+            if tasks is None:
                 st = node
-                node.active = False
+                node.active = False       # nothing looks this node up again
             else:
-                rp -= 1
-                st = <_NodeTask>ready[rp]
-                ready[rp] = None
-                if tasks is None:
-                    node = <Node>st
-                    node.active = False       # nothing looks this node up again
-                else:
-                    node = (<_Task>st).node
+                st = <_NodeTask>tasks[node]
             out_grads = None
             more = _more_of(st)
             if (more is None and not tensor_path and batch_ndim == 0 and needed is None
@@ -3225,7 +3230,7 @@ cdef _run_nodes(_Heap* heap, list ready, dict tasks, bint retain_graph, bint cre
                 p = _edge_ptr(node, i)
                 if p == <PyObject*>None:
                     continue
-                if by_seq:
+                if not counted:
                     if not (<Node>p).active:      # reached for the first time
                         if (<Node>p).seq >= node.seq:
                             _order_broken(node, <Node>p)
@@ -3243,11 +3248,7 @@ cdef _run_nodes(_Heap* heap, list ready, dict tasks, bint retain_graph, bint cre
                               _is_owned(g, grads, tensor_path), tensor_path)
                 (<_NodeTask>q).deps = (<_NodeTask>q).deps - 1
                 if (<_NodeTask>q).deps == 0:
-                    if rp < len(ready):
-                        ready[rp] = <_NodeTask>q
-                    else:
-                        ready.append(<_NodeTask>q)
-                    rp += 1
+                    _heap_push(heap, <Node>p)
     finally:
         flags.grad_enabled = prev_grad
 

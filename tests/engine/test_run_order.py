@@ -17,10 +17,12 @@ def seq_state():
     _core._set_seq_order(max(last, saved[0]), saved[1])
 
 
-def test_ready_nodes_run_newest_first_as_in_pytorch():
+@pytest.mark.parametrize("how", ["backward", "grad", "backward_inputs"])
+def test_ready_nodes_run_newest_first_as_in_pytorch(how):
     # PyTorch's CPU engine runs the ready node with the highest sequence number first.
     # After (q + p)'s node, q's and p's are ready with r's: r (newest), q, then p (a
     # stack of ready nodes would run p before q: the last edge pushed comes out first).
+    # autograd.grad and backward(inputs=) count dependencies, in the same order.
     log = []
     x = ad.tensor(0.7, requires_grad=True)
     p = ad.exp(x)
@@ -28,9 +30,17 @@ def test_ready_nodes_run_newest_first_as_in_pytorch():
     r = x * 3.0
     for t, name in ((p, "p"), (q, "q"), (r, "r")):
         t.register_hook(lambda g, name=name: log.append(name))
-    ((q + p) + r).backward()
+    out = (q + p) + r
+    if how == "backward":
+        out.backward()
+        g = x.grad
+    elif how == "grad":
+        (g,) = ad.autograd.grad(out, x)
+    else:
+        out.backward(inputs=[x])
+        g = x.grad
     assert log == ["r", "q", "p"]
-    assert np.isclose(x.grad.item(), np.exp(0.7) + np.cos(0.7) + 3.0)
+    assert np.isclose(g.item(), np.exp(0.7) + np.cos(0.7) + 3.0)
 
 
 def _random_graph(rng, n_ops):
