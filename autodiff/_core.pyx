@@ -256,8 +256,9 @@ def set_tensor_class(cls):
 
 @cython.no_gc
 cdef class _TensorExtra:
-    """What few tensors need, allocated on first need: a leaf's accumulator, hooks,
-    the forward-mode tangent, retain_grad."""
+    """What few tensors need, allocated on first need: a leaf's accumulator and .grad,
+    hooks, the forward-mode tangent, retain_grad."""
+    cdef object grad                     # .grad (leaves, and tensors that retain grad)
     cdef object accumulator_ref
     cdef list hooks
     cdef list post_acc_hooks
@@ -277,17 +278,22 @@ cdef class TensorBase:
     cdef _TensorExtra _x                 # None until a rare feature needs it
     cdef public int _output_nr
     cdef public bint _requires_grad
-    cdef public object _grad
     cdef public object _base             # the tensor this one is a view of
     # (source, index) of a basic-indexing view; an int i stands for (_base, i) (the int
     # select of a base tensor, W1's p[i]: no tuple per select). Read it as _view_of.
     cdef object _view_src
     cdef object __weakref__
+    # No cdef methods (module functions _t_extra, _t_vc, _t_array instead): a class
+    # with some carries a pointer to its method table, and 8 bytes less put a tensor
+    # in pymalloc's 80-byte size class.
 
-    cdef _TensorExtra _extra(self):
-        if self._x is None:
-            self._x = _TensorExtra.__new__(_TensorExtra)
-        return self._x
+    @property
+    def _grad(self):
+        return _grad_of(self)
+
+    @_grad.setter
+    def _grad(self, value):
+        _set_grad(self, value)
 
     @property
     def _view_of(self):
@@ -307,7 +313,7 @@ cdef class TensorBase:
     @_retains_grad.setter
     def _retains_grad(self, bint value):
         if value or self._x is not None:
-            self._extra().retains_grad = value
+            _t_extra(self).retains_grad = value
 
     @property
     def _accumulator_ref(self):
@@ -316,7 +322,7 @@ cdef class TensorBase:
     @_accumulator_ref.setter
     def _accumulator_ref(self, value):
         if value is not None or self._x is not None:
-            self._extra().accumulator_ref = value
+            _t_extra(self).accumulator_ref = value
 
     @property
     def _hooks(self):
@@ -325,7 +331,7 @@ cdef class TensorBase:
     @_hooks.setter
     def _hooks(self, list value):
         if value is not None or self._x is not None:
-            self._extra().hooks = value
+            _t_extra(self).hooks = value
 
     @property
     def _post_acc_hooks(self):
@@ -334,17 +340,12 @@ cdef class TensorBase:
     @_post_acc_hooks.setter
     def _post_acc_hooks(self, list value):
         if value is not None or self._x is not None:
-            self._extra().post_acc_hooks = value
-
-    cdef inline VersionCounter vc(self):
-        if self._vc is None:
-            self._vc = VersionCounter()
-        return self._vc
+            _t_extra(self).post_acc_hooks = value
 
     @property
     def _version(self):
         """The version counter, shared with views and ``detach()``ed tensors."""
-        return self.vc()
+        return _t_vc(self)
 
     @_version.setter
     def _version(self, VersionCounter value):
@@ -363,17 +364,17 @@ cdef class TensorBase:
         >>> x.grad
         tensor([3., 3.])
         """
-        if (self._grad is None and self._grad_fn is not None
+        if (_grad_of(self) is None and self._grad_fn is not None
                 and not (self._x is not None and self._x.retains_grad)):
             # stacklevel 1: this C property has no frame, so the warning names the caller
             _warn(_NON_LEAF_GRAD, UserWarning, 1)
-        return self._grad
+        return _grad_of(self)
 
     @grad.setter
     def grad(self, value):
         if value is not None:
             value = self._checked_grad(value)   # (Tensor's: conversion, shape and dtype)
-        self._grad = value
+        _set_grad(self, value)
 
     @property
     def grad_fn(self):
@@ -406,11 +407,9 @@ cdef class TensorBase:
     def _fw_tangent(self, value):
         _set_tangent(self, value)
 
-    cpdef object _array(self):
+    def _array(self):
         """``_data`` as an ndarray (0-d op results are kept as NumPy scalars until asked)."""
-        if type(self._data) is not ndarray:
-            self._data = _asarray(self._data)
-        return self._data
+        return _t_array(self)
 
     # Arithmetic operators live here, in C slots, because they are the hottest
     # calls of all (a Python-level __mul__ costs more than the op's own work on
@@ -502,9 +501,38 @@ cdef inline void _set_tangent(TensorBase t, object value):
     cdef _TensorExtra x
     if value is None and t._x is None:
         return
-    x = t._extra()
+    x = _t_extra(t)
     x.tan = value
     x.tan_gen = _flags().fw_gen
+
+
+cdef inline _TensorExtra _t_extra(TensorBase t):
+    """The tensor's record of rare fields, made on first need."""
+    if t._x is None:
+        t._x = _TensorExtra.__new__(_TensorExtra)
+    return t._x
+
+
+cdef inline VersionCounter _t_vc(TensorBase t):
+    """The tensor's version counter, made on first need."""
+    if t._vc is None:
+        t._vc = VersionCounter()
+    return t._vc
+
+
+cdef inline object _t_array(TensorBase t):
+    if type(t._data) is not ndarray:
+        t._data = _asarray(t._data)
+    return t._data
+
+
+cdef inline object _grad_of(TensorBase t):
+    return None if t._x is None else t._x.grad
+
+
+cdef inline void _set_grad(TensorBase t, object value):
+    if value is not None or t._x is not None:
+        _t_extra(t).grad = value
 
 
 cdef inline TensorBase new_tensor(object data):
@@ -558,7 +586,7 @@ cdef AccumulateGrad get_accumulator(TensorBase t):
     acc.variable = t
     acc.num_outputs = 1
     _number(acc)            # numbered before the node that will point to it
-    t._extra().accumulator_ref = PyWeakref_NewRef(acc, None)
+    _t_extra(t).accumulator_ref = PyWeakref_NewRef(acc, None)
     return acc
 
 
@@ -1296,12 +1324,12 @@ cdef class OpNode(Node):
         if self.freed:
             raise RuntimeError(_freed_message(type(self).__name__))
         t = st.stens[i]
-        if t is not None and t.vc().value != st.svers[i]:
+        if t is not None and _t_vc(t).value != st.svers[i]:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been "
                 "modified by an inplace operation: [Tensor of shape %s and dtype %s] "
                 "is at version %d; expected version %d instead. It was saved by %s "
-                "(op %s)." % (tuple(t._data.shape), t._data.dtype, t.vc().value,
+                "(op %s)." % (tuple(t._data.shape), t._data.dtype, _t_vc(t).value,
                               st.svers[i], type(self).__name__, self.spec.name))
         if tensor_path and t is not None:
             return t
@@ -1946,7 +1974,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
         e = _edge_node(spec, src, 0, False)
         _set_edge1(node, e, src._output_nr)
         node.s_in0 = out
-        node.s_outvc = result.vc()
+        node.s_outvc = _t_vc(result)
         node.s_saves = True
     else:   # SC_SELECT: x[index] for an int index, a 0-d view
         if len(params) != 1 or type(params[0]) is not int:
@@ -1965,7 +1993,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
             return None
         src = <TensorBase>inputs[0]
         result = new_tensor(_f64_view0(x, cnp.PyArray_BYTES(x) + index * cnp.PyArray_STRIDE(x, 0)))
-        result._vc = src.vc()
+        result._vc = _t_vc(src)
         result._base = src if src._base is None else src._base
         if not (src._requires_grad and fl.grad_enabled):
             return result
@@ -2139,7 +2167,7 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
                 _save_version(node, 1, inputs[1])
     node.s_saves = node.s_in0 is not None or spec.save_out
     if spec.save_out:
-        node.s_outvc = result.vc()
+        node.s_outvc = _t_vc(result)
     result._grad_fn = node
     result._requires_grad = True
     return result
@@ -2205,7 +2233,7 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
     if spec.view_of >= 0:
         a = inputs[spec.view_of]
         if isinstance(a, TensorBase):
-            result._vc = (<TensorBase>a).vc()
+            result._vc = _t_vc(<TensorBase>a)
             result._base = a if (<TensorBase>a)._base is None else (<TensorBase>a)._base
     if record and is_float:
         node = _make_node(spec, inputs, raw, params, out)
@@ -2213,7 +2241,7 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
         result._requires_grad = True
         if spec.save_out:
             # a saved output changed in place must not give a silently wrong gradient
-            node._state().saved_out_vcs = (result.vc(),)
+            node._state().saved_out_vcs = (_t_vc(result),)
             node._state().saved_out_versions = (result._vc.value,)
     if any_tangent and is_float:
         tangent = compute_jvp(spec, inputs, raw, params, out)
@@ -2243,11 +2271,11 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
             r._output_nr = k
             r._requires_grad = True
         if spec.view_of >= 0 and isinstance(inputs[spec.view_of], TensorBase):
-            r._vc = (<TensorBase>inputs[spec.view_of]).vc()
+            r._vc = _t_vc(<TensorBase>inputs[spec.view_of])
         results.append(r)
     if node is not None and spec.save_out:
         st = node._state()
-        st.saved_out_vcs = tuple([(<TensorBase>r).vc() for r in results])
+        st.saved_out_vcs = tuple([_t_vc(<TensorBase>r) for r in results])
         st.saved_out_versions = tuple([(<VersionCounter>v).value for v in st.saved_out_vcs])
     if any_tangent:
         tangents = compute_jvp(spec, inputs, raw, params, outs)
@@ -2363,7 +2391,7 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
             a = inputs[i]
             if isinstance(a, TensorBase):
                 _tuple_set(stens, i, a)
-                _tuple_set(svers, i, (<TensorBase>a).vc().value)
+                _tuple_set(svers, i, _t_vc(<TensorBase>a).value)
     node.num_outputs = spec.n_outputs if spec.n_outputs > 0 else 1
     node.spec = spec
     node.params = params
@@ -2752,12 +2780,12 @@ cdef object _grad_tensor_for_store(object g, bint owned, bint tensor_path):
 
 cdef object _store_grad(TensorBase t, object g, bint owned, bint tensor_path):
     """Accumulate ``g`` into ``t.grad`` (PyTorch's AccumulateGrad semantics)."""
-    cdef TensorBase cur = t._grad
+    cdef TensorBase cur = _grad_of(t)
     if cur is None:
-        t._grad = _grad_tensor_for_store(g, owned, tensor_path)
+        _set_grad(t, _grad_tensor_for_store(g, owned, tensor_path))
         return
     if tensor_path or cur._requires_grad or isinstance(g, TensorBase) and (<TensorBase>g)._requires_grad:
-        t._grad = cur + g
+        _set_grad(t, cur + g)
         return
     if isinstance(g, TensorBase):
         g = (<TensorBase>g)._data
@@ -3207,8 +3235,8 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                     if accumulate and (capture is None or node in capture):
                         t = (<AccumulateGrad>node).variable
                         if grads[0] is None:
-                            if t._grad is None:
-                                t._grad = new_tensor(np.zeros_like(t._data))
+                            if _grad_of(t) is None:
+                                _set_grad(t, new_tensor(np.zeros_like(t._data)))
                         else:
                             _store_grad(t, grads[0], owned[0], tensor_path)
                         if t._x is not None and t._x.post_acc_hooks:
