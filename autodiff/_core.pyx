@@ -3,8 +3,8 @@
 
 The engine is math-blind. It knows nodes, edges, saved values and a rule to
 call; every derivative formula lives in ``autodiff/ops``. Backward walks the
-graph iteratively (the newest reached node first, by creation number; dependency
-counts where that order cannot be used), so graphs of any depth run without recursion. All per-call state lives in locals of
+graph iteratively (the newest ready node first, by creation number), so graphs of
+any depth run without recursion. All per-call state lives in locals of
 ``run_backward`` (PyTorch's GraphTask idea), so backward on independent graphs
 from several threads is safe; the only global state is the thread-local grad
 mode.
@@ -364,11 +364,12 @@ cdef class TensorBase:
         >>> x.grad
         tensor([3., 3.])
         """
-        if (_grad_of(self) is None and self._grad_fn is not None
+        g = _grad_of(self)
+        if (g is None and self._grad_fn is not None
                 and not (self._x is not None and self._x.retains_grad)):
             # stacklevel 1: this C property has no frame, so the warning names the caller
             _warn(_NON_LEAF_GRAD, UserWarning, 1)
-        return _grad_of(self)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -696,7 +697,7 @@ cdef class Node(_NodeTask):
     cdef public int num_outputs
     cdef int _i0, _i1
     # Creation number, given when the edges are set: higher than every next node's.
-    # Backward runs nodes from the highest number down (see _run_backward), and a node
+    # Backward runs nodes from the highest number down (see _Heap), and a node
     # only ever points to older ones, so no pass over the graph counts dependencies.
     cdef unsigned int seq
     cdef object __weakref__
@@ -1531,7 +1532,7 @@ cdef inline bint _f64_c_array(object a):
 cdef object _sum_leading_rows(cnp.ndarray g, int lead):
     """``g`` (C-contiguous float64) summed over its first ``lead`` axes, into a new array:
     row by row, as NumPy's add.reduce does (same bits), without its ~2 us of set-up
-    (the bias gradients of a small training step)."""
+    (the bias gradients of a small training step). None: leave it to add.reduce."""
     cdef Py_ssize_t rows = 1, cols = 1
     cdef int k
     for k in range(lead):
@@ -1541,7 +1542,7 @@ cdef object _sum_leading_rows(cnp.ndarray g, int lead):
     if cols < 2 or rows * cols > 65536:
         # one column is a contiguous sum, which NumPy does pairwise (more accurate); on
         # big arrays NumPy's loop is the faster one and its set-up does not show
-        return _np_add.reduce(g, axis=tuple(range(lead)))
+        return None
     # shape is g's shape without the first ``lead`` axes
     out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(g) - lead, cnp.PyArray_DIMS(g) + lead,
                             cnp.NPY_DOUBLE, 0)
@@ -1567,7 +1568,9 @@ cpdef object sum_to_shape(object g, tuple shape, int batch_ndim):
             axes.append(batch_ndim + lead + k)
             only_leading = False
     if axes and only_leading and batch_ndim == 0 and type(g) is ndarray and _f64_c_array(g):
-        return _sum_leading_rows(<cnp.ndarray>g, lead)
+        summed = _sum_leading_rows(<cnp.ndarray>g, lead)
+        if summed is not None:
+            return summed
     if axes and only_leading:
         # a fresh array of the target shape (a reshaped keepdims sum would be a view,
         # which the engine could not accumulate into and .grad would copy)
@@ -2837,11 +2840,12 @@ cdef inline _NodeTask _new_task(Node node, dict tasks):
     return st
 
 
-# The nodes a backward has reached and not run yet, by creation number (Node.seq): a
-# binary max-heap of (number, node) pairs, each holding a reference to its node.
-# Every node that points to a node is newer, so when the newest reached node comes
-# out, every gradient it will receive has arrived: nodes run in PyTorch's order
-# (the newest ready node first) and no pass over the graph counts dependencies.
+# The nodes a backward will run next, by creation number (Node.seq): a binary
+# max-heap of (number, node) pairs, each holding a reference to its node. Nodes run
+# in PyTorch's order, the newest ready node first. In the common backward a node
+# joins the heap when it is first reached: every node that points to it is newer,
+# so when it comes out all its gradients have arrived, and no pass over the graph
+# counts dependencies. The others join it when their count of pending edges is 0.
 ctypedef struct _HeapItem:
     unsigned int seq
     PyObject* node
@@ -2896,6 +2900,11 @@ cdef PyObject* _heap_pop(_Heap* h):
             i = child
         h.items[i] = last
     return top
+
+
+cdef inline void _heap_init(_Heap* h):
+    h.items = NULL
+    h.n = h.cap = 0
 
 
 cdef bint _in_heap(_Heap* h, Node node):
@@ -3021,8 +3030,7 @@ cdef object _run_backward(tuple roots, tuple root_grads, bint retain_graph, bint
     if not (tasks is None and inputs is None and _seq_order_ok):
         return _run_counted(roots, root_grads, retain_graph, create_graph, inputs, accumulate,
                             allow_unused, batch_ndim, flags, tensor_path, root_edges, tasks)
-    heap.items = NULL
-    heap.n = heap.cap = 0
+    _heap_init(&heap)
     try:
         for e in root_edges:
             node = e[0]
@@ -3101,8 +3109,7 @@ cdef object _run_counted(tuple roots, tuple root_grads, bint retain_graph, bint 
         _add_grad(st, root_edges[i][1], root_grads[i], False, tensor_path)
 
     # 4. Run nodes whose every incoming gradient has arrived, the newest first.
-    heap.items = NULL
-    heap.n = heap.cap = 0
+    _heap_init(&heap)
     try:
         for e in root_edges:
             node = e[0]

@@ -166,10 +166,15 @@ cdef inline bint _int64_vector(object t):
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>t))
 
 
+cdef inline bint _c_matrix(object x):
+    """x a C-contiguous float64 2-d array."""
+    return (_ok(x) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)
+            and cnp.PyArray_NDIM(<cnp.ndarray>x) == 2)
+
+
 cdef inline bint _rows_ok(object x, object target):
     """x a C-contiguous float64 (n, c) array and target n int64 class indices."""
-    return (_ok(x) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)
-            and cnp.PyArray_NDIM(<cnp.ndarray>x) == 2 and _int64_vector(target)
+    return (_c_matrix(x) and _int64_vector(target)
             and cnp.PyArray_DIM(<cnp.ndarray>target, 0) == cnp.PyArray_DIM(<cnp.ndarray>x, 0))
 
 
@@ -244,11 +249,14 @@ def rows_subtract_at(x, target, double value):
 # The row max and the row sums in C loops: NumPy's reductions along a short last axis
 # cost ~2-4 us each in set-up on the batches of a training step. exp stays NumPy's.
 
+cdef inline bint _rows_2d(object x):
+    return _c_matrix(x) and cnp.PyArray_DIM(<cnp.ndarray>x, 1) > 0
+
+
 def rows_2d(x):
     """True if ``x`` is a C-contiguous float64 2-d array with at least one column (what
     the helpers below take)."""
-    return (_ok(x) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)
-            and cnp.PyArray_NDIM(<cnp.ndarray>x) == 2 and cnp.PyArray_DIM(<cnp.ndarray>x, 1) > 0)
+    return _rows_2d(x)
 
 
 cdef double _pairwise_sum(const double* a, Py_ssize_t n) noexcept nogil:
@@ -285,8 +293,9 @@ cdef double _pairwise_sum(const double* a, Py_ssize_t n) noexcept nogil:
 
 
 cdef cnp.ndarray _checked_2d(object x, str name):
-    if not rows_2d(x):
-        raise TypeError(f"autodiff._kernels.{name}: need a C-contiguous float64 2-d array")
+    if not _rows_2d(x):
+        raise TypeError(f"autodiff._kernels.{name}: need a C-contiguous float64 2-d array "
+                        "with at least one column")
     return <cnp.ndarray>x
 
 
@@ -300,8 +309,6 @@ def rows_minus_max(x):
     cdef double* op = <double*>cnp.PyArray_DATA(out)
     cdef const double* row
     cdef double m, v
-    if c == 0:
-        raise ValueError("autodiff._kernels.rows_minus_max: rows of length 0 have no max")
     with nogil:
         for i in range(n):
             row = xp + i * c

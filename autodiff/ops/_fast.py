@@ -6,10 +6,10 @@
 multi-threaded, sin/cos <= 2 ulp from libm) for large contiguous float64 ndarrays.
 ``all_finite``, the cross-entropy row helpers and the row max/sum steps of softmax
 and log-softmax (``rows_*``) are C loops that replace several NumPy calls on the
-small arrays of a training step. Anything else --
-small arrays, other dtypes, strided views, NumPy scalars, and autodiff Tensors (the
-rules see Tensors under create_graph=True, where np.sin/np.cos dispatch to
-autodiff's ops so that higher derivatives work) -- goes to NumPy unchanged.
+small arrays of a training step. Anything else -- small arrays, other dtypes,
+strided views, NumPy scalars, and autodiff Tensors (the rules see Tensors under
+create_graph=True, where np.sin/np.cos dispatch to autodiff's ops so that higher
+derivatives work) -- goes to NumPy unchanged.
 """
 from __future__ import annotations
 
@@ -75,8 +75,8 @@ def cos(x):
     return _k.cos(x) if _usable(x) else np.cos(x)
 
 
-# sin_backward, cos_backward and tanh_backward are the ops' VJP rules themselves
-# (ops/elementwise.py): their parameter names (g, x, out) say what the engine passes.
+# The *_backward functions are the ops' VJP rules themselves (ops/elementwise.py):
+# their parameter names (g, x, out) say what the engine passes.
 def sin_backward(g, x):
     """g * cos(x): sin's VJP (and, with a tangent as g, its JVP)."""
     return _k.sin_backward(g, x) if _usable_pair(g, x) else g * cos(x)
