@@ -48,6 +48,11 @@ cdef extern from *:
     }
     static inline int ad_is_f64(PyObject* o) { return Py_TYPE(o) == &PyDoubleArrType_Type; }
     static inline double ad_f64_val(PyObject* o) { return PyArrayScalar_VAL(o, Double); }
+    /* A float64 scalar that only the caller's one reference holds: safe to update. */
+    static inline int ad_f64_sole(PyObject* o) {
+        return Py_TYPE(o) == &PyDoubleArrType_Type && Py_REFCNT(o) == 1;
+    }
+    static inline void ad_f64_iadd(PyObject* o, double d) { PyArrayScalar_VAL(o, Double) += d; }
     /* An array of ``d`` (a reference it steals) over memory of ``base`` at ``data``,
        which keeps ``base`` alive. */
     static PyObject* ad_view_of(PyArrayObject* base, PyArray_Descr* d, int nd, npy_intp* dims,
@@ -93,6 +98,8 @@ cdef extern from *:
     object _f64_new "ad_f64_new"(double v)
     bint _is_f64 "ad_is_f64"(object o)
     double _f64_val "ad_f64_val"(object o)
+    bint _f64_sole "ad_f64_sole"(PyObject* o)
+    void _f64_iadd "ad_f64_iadd"(PyObject* o, double d)
     object _f64_view0 "ad_f64_view0"(cnp.ndarray base, char* ptr)
 
 from libc.math cimport sin, cos, exp, log, tanh, sqrt, expm1, log1p, fabs
@@ -613,6 +620,23 @@ cdef inline tuple edge_of(object x):
 # ---------------------------------------------------------------------------
 
 cdef class Node
+
+
+# The nodes a backward will run next, by creation number (Node.seq): a binary
+# max-heap of (number, node) pairs, each holding a reference to its node. Nodes run
+# in PyTorch's order, the newest ready node first. In the common backward a node
+# joins the heap when it is first reached: every node that points to it is newer,
+# so when it comes out all its gradients have arrived, and no pass over the graph
+# counts dependencies. The others join it when their count of pending edges is 0.
+ctypedef struct _HeapItem:
+    unsigned int seq
+    PyObject* node
+
+
+cdef struct _Heap:
+    _HeapItem* items
+    Py_ssize_t n
+    Py_ssize_t cap
 
 
 @cython.no_gc
@@ -1190,123 +1214,172 @@ cdef class OpNode(Node):
         self.s_in0 = self.s_in1 = None
         self.s_outvc = None
 
-    cdef object _scalar_apply(self, object g, object needed):
-        """First-order backward of a scalar-path node, on C doubles."""
-        cdef double gd, d0 = 0.0, d1 = 0.0, x = self.sv.f[0], y = self.sv.f[1], out = self.sv.f[2]
-        cdef Py_ssize_t i, n = self.n_inline
+    @cython.cdivision(True)
+    cdef int _scalar_grads(self, object g, double* d) except -1:
+        """The gradients ``d[0]``, ``d[1]`` of a scalar op's inputs for the output
+        gradient ``g`` (a float64 scalar or 0-d array), on C doubles. 0: a saved value
+        changed in place (the generic path then raises the full error)."""
+        cdef double gd = _f64_of(g), x = self.sv.f[0], y = self.sv.f[1], out = self.sv.f[2]
+        cdef Py_ssize_t i
         cdef TensorBase t
-        cdef list result
         cdef int op = self.scalar_op
         cdef object a
-        if op >= SC_STACK:
-            return self._vector_apply(g, needed)
-        if _is_f64(g):
-            gd = _f64_val(g)
-        else:
-            gd = (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0]
         if self.freed and self.s_saves:
             raise RuntimeError(_freed_message(type(self).__name__))
         if self.s_in0 is not None:
-            # a saved input changed in place: the generic path raises the full message
-            for i in range(n):
+            for i in range(self.n_inline):
                 a = self.s_in0 if i == 0 else self.s_in1
                 if isinstance(a, TensorBase):
                     t = <TensorBase>a
                     if ((0 if t._vc is None else t._vc.value)
                             != (0 if self._x is None else (<_OpState>self._x).sver[i])):
-                        return None
+                        return 0
         if self.s_outvc is not None and self.s_outvc.value != 0:
-            return None
+            return 0
+        d[0] = d[1] = 0.0
         if op == SC_ADD:
-            d0 = gd; d1 = gd
+            d[0] = gd; d[1] = gd
         elif op == SC_SUB:
-            d0 = gd; d1 = -gd
+            d[0] = gd; d[1] = -gd
         elif op == SC_MUL:
-            d0 = gd * y; d1 = gd * x
+            d[0] = gd * y; d[1] = gd * x
         elif op == SC_DIV:
-            d0 = gd / y; d1 = -gd * out / y
+            d[0] = gd / y; d[1] = -gd * out / y
         elif op == SC_NEG:
-            d0 = -gd
+            d[0] = -gd
         elif op == SC_SIN:
-            d0 = gd * cos(x)
+            d[0] = gd * cos(x)
         elif op == SC_COS:
-            d0 = -gd * sin(x)
+            d[0] = -gd * sin(x)
         elif op == SC_EXP:
-            d0 = gd * out
+            d[0] = gd * out
         elif op == SC_LOG:
-            d0 = gd / x
+            d[0] = gd / x
         elif op == SC_TANH:
-            d0 = gd * (1.0 - out * out)
+            d[0] = gd * (1.0 - out * out)
         elif op == SC_SIGMOID:
-            d0 = gd * (out * (1.0 - out))
+            d[0] = gd * (out * (1.0 - out))
         elif op == SC_SQRT:
-            d0 = gd / (out * 2.0)
+            d[0] = gd / (out * 2.0)
         elif op == SC_SOFTPLUS:
             # y is beta; whether x * beta was above the threshold was found in forward
-            d0 = gd * (1.0 if self.s_above else -expm1(out * -y))
-        if n == 1:
-            if needed is not None and self._e0 not in needed:
-                return [None]
-            return [_f64_new(d0)]
-        result = [None, None]
-        if self._e0 is not None and (needed is None or self._e0 in needed):
-            result[0] = _f64_new(d0)
-        if self._e1 is not None and (needed is None or self._e1 in needed):
-            result[1] = _f64_new(d1)
-        return result
+            d[0] = gd * (1.0 if self.s_above else -expm1(out * -y))
+        return 1
 
     @cython.cdivision(True)
-    cdef object _vector_apply(self, object g, object needed):
-        """First-order backward of a small-vector node (the same formulas as the rules
-        of stack, softmax and getitem in autodiff/ops), in C."""
-        cdef int op = self.scalar_op
-        cdef Py_ssize_t i, k, n = self.sv.n[0]
+    cdef object _softmax_grad(self, object g):
+        """A small softmax's input gradient out * (g - sum(g * out)) for the output
+        gradient ``g`` (one float64 per element), as a new array. None: the output
+        changed in place (the generic path then raises the full error)."""
+        cdef Py_ssize_t i, n = self.sv.n[0]
         cdef cnp.npy_intp dim = n
-        cdef cnp.ndarray res, out
-        cdef char* gp
-        cdef Py_ssize_t gs
+        cdef cnp.ndarray res
+        cdef char* gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
+        cdef Py_ssize_t gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
         cdef double* o
         cdef double* r
         cdef double dot = 0.0
-        cdef list result
-        if op == SC_STACK:
-            # g: one float64 per stacked scalar
-            gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
-            gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
-            k = _n_edges(self)
-            result = [None] * k
-            for i in range(k):
-                nxt = _edge(self, i)
-                if nxt is not None and (needed is None or nxt in needed):
-                    result[i] = _f64_new((<double*>(gp + i * gs))[0])
-            return result
-        nxt = self._e0
-        if op == SC_SELECT:
-            # zeros with g at the selected position
-            if nxt is None or (needed is not None and nxt not in needed):
-                return [None]
-            res = cnp.PyArray_ZEROS(1, &dim, cnp.NPY_DOUBLE, 0)
-            (<double*>cnp.PyArray_DATA(res))[self.sv.n[1]] = (
-                _f64_val(g) if _is_f64(g) else (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0])
-            return [res]
-        # softmax: out * (g - sum(g * out))
         if self.freed:
             raise RuntimeError(_freed_message(type(self).__name__))
         if self.s_outvc.value != 0:
-            return None         # the generic path raises the in-place error
-        if nxt is None or (needed is not None and nxt not in needed):
-            return [None]
-        out = <cnp.ndarray>self.s_in0
-        o = <double*>cnp.PyArray_DATA(out)
-        gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
-        gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
+            return None
+        o = <double*>cnp.PyArray_DATA(<cnp.ndarray>self.s_in0)
         for i in range(n):
             dot += (<double*>(gp + i * gs))[0] * o[i]
         res = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_DOUBLE, 0)
         r = <double*>cnp.PyArray_DATA(res)
         for i in range(n):
             r[i] = o[i] * ((<double*>(gp + i * gs))[0] - dot)
+        return res
+
+    cdef object _scalar_apply(self, object g, object needed):
+        """First-order backward of a fast-path node, on C doubles: the list of input
+        gradients (None: a saved value changed in place)."""
+        cdef double d[2]
+        cdef Py_ssize_t i, k
+        cdef cnp.npy_intp dim
+        cdef cnp.ndarray res
+        cdef char* gp
+        cdef list result
+        cdef int op = self.scalar_op
+        if op < SC_STACK:
+            if not self._scalar_grads(g, d):
+                return None
+            result = [None] * self.n_inline
+            for i in range(self.n_inline):
+                nxt = _edge(self, i)
+                if nxt is not None and (needed is None or nxt in needed):
+                    result[i] = _f64_new(d[i])
+            return result
+        if op == SC_STACK:
+            # g: one float64 per stacked scalar
+            gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
+            k = _n_edges(self)
+            result = [None] * k
+            for i in range(k):
+                nxt = _edge(self, i)
+                if nxt is not None and (needed is None or nxt in needed):
+                    result[i] = _f64_new((<double*>(gp + i * cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)))[0])
+            return result
+        nxt = self._e0
+        if op == SC_SELECT:
+            # zeros with g at the selected position
+            if nxt is None or (needed is not None and nxt not in needed):
+                return [None]
+            dim = self.sv.n[0]
+            res = cnp.PyArray_ZEROS(1, &dim, cnp.NPY_DOUBLE, 0)
+            (<double*>cnp.PyArray_DATA(res))[self.sv.n[1]] = _f64_of(g)
+            return [res]
+        # softmax
+        res = self._softmax_grad(g)
+        if res is None:
+            return None
+        if nxt is None or (needed is not None and nxt not in needed):
+            return [None]
         return [res]
+
+    cdef int _scalar_run(self, object g, _Heap* heap, bint counted, dict tasks,
+                         bint retain_graph) except -1:
+        """``_scalar_apply`` in a backward: the gradients go straight into the next
+        nodes' buffers, with no list per node, no float64 object where one is added
+        into a buffer only this backward holds, and no zero vector per select.
+        0: a saved value changed in place (nothing was done)."""
+        cdef double d[2]
+        cdef Py_ssize_t i, n
+        cdef int op = self.scalar_op
+        cdef char* gp
+        cdef PyObject* p
+        cdef _NodeTask q
+        cdef object res
+        if op < SC_STACK:
+            if not self._scalar_grads(g, d):
+                return 0
+            n = self.n_inline
+        elif op == SC_SOFTMAX:
+            res = self._softmax_grad(g)
+            if res is None:
+                return 0
+            n = 1
+        else:
+            n = _n_edges(self)
+        if not retain_graph:
+            self._release()
+        for i in range(n):
+            p = _edge_ptr(self, i)
+            if p == <PyObject*>None:
+                continue
+            q = _reach(heap, counted, tasks, self, p)
+            if op < SC_STACK:
+                _add_f64(q, _edge_index(self, i), d[i])
+            elif op == SC_STACK:
+                gp = cnp.PyArray_BYTES(<cnp.ndarray>g) + i * cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
+                _add_f64(q, _edge_index(self, i), (<double*>gp)[0])
+            elif op == SC_SELECT:
+                _add_one_hot(q, _edge_index(self, i), self.sv.n[0], self.sv.n[1], _f64_of(g))
+            else:
+                _add_grad(q, _edge_index(self, i), res, True, False)
+            _reached(heap, counted, q, p)
+        return 1
 
     cdef object _release(self):
         cdef _OpState st
@@ -1760,6 +1833,13 @@ cdef inline bint _is_f64_value(object g):
     return _is_f64(g) or (type(g) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>g) == 0
                           and cnp.PyArray_TYPE(<cnp.ndarray>g) == cnp.NPY_DOUBLE
                           and cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>g))
+
+
+cdef inline double _f64_of(object g):
+    """The value of a gradient that _is_f64_value accepts."""
+    if _is_f64(g):
+        return _f64_val(g)
+    return (<double*>cnp.PyArray_DATA(<cnp.ndarray>g))[0]
 
 
 cdef inline bint _scalar_operand(object a, double* v, bint* is_tensor, bint* grad):
@@ -2736,6 +2816,67 @@ cdef inline void _add_grad(_NodeTask st, Py_ssize_t k, object g, bint owned, bin
         slot[1] = not tensor_path
 
 
+cdef inline int _add_f64(_NodeTask q, int k, double d) except -1:
+    """``_add_grad`` of the float64 gradient ``d`` (a first-order backward). A float64
+    scalar that only the buffer holds is updated in place: cur + d, no new object."""
+    cdef PyObject* cur
+    if k == 0:
+        cur = <PyObject*>q.g0
+        if cur == <PyObject*>None:
+            q.g0 = _f64_new(d)
+            q.owned0 = False
+            return 0
+        if _f64_sole(cur):
+            _f64_iadd(cur, d)
+            return 0
+    _add_grad(q, k, _f64_new(d), False, False)
+    return 0
+
+
+cdef int _add_one_hot(_NodeTask q, int k, Py_ssize_t n, Py_ssize_t pos, double d) except -1:
+    """``_add_grad`` of a select's gradient, the length-``n`` vector that is ``d`` at
+    ``pos`` and 0 elsewhere (a first-order backward). Added in place into a short
+    vector this backward owns, without making the vector."""
+    cdef cnp.npy_intp dim = n
+    cdef cnp.ndarray cur, v
+    cdef double* c
+    cdef Py_ssize_t j
+    if k == 0 and q.owned0 and type(q.g0) is ndarray:
+        cur = <cnp.ndarray>q.g0
+        if _small_f64_vector(cur) and cnp.PyArray_DIM(cur, 0) == n:
+            c = <double*>cnp.PyArray_DATA(cur)
+            for j in range(n):
+                c[j] += d if j == pos else 0.0     # (as the vector's sum: -0.0 + 0.0 is 0.0)
+            return 0
+    v = cnp.PyArray_ZEROS(1, &dim, cnp.NPY_DOUBLE, 0)
+    (<double*>cnp.PyArray_DATA(v))[pos] = d
+    _add_grad(q, k, v, True, False)
+    return 0
+
+
+cdef inline _NodeTask _reach(_Heap* heap, bint counted, dict tasks, Node node, PyObject* p):
+    """The backward state of ``p``, a next node of ``node`` that a gradient is about to
+    flow into. Without ``counted``, ``p`` joins the heap when it is first reached."""
+    if not counted:
+        if not (<Node>p).active:
+            if (<Node>p).seq >= node.seq:
+                _order_broken(node, <Node>p)
+            _new_task(<Node>p, None)
+            _heap_push(heap, <Node>p)
+        return <_NodeTask>p
+    return <_NodeTask>_find_task_ptr(p, tasks)
+
+
+cdef inline int _reached(_Heap* heap, bint counted, _NodeTask q, PyObject* p) except -1:
+    """An edge into ``p`` (state ``q``) is done. With ``counted``, ``p`` joins the heap
+    when that was the last of its pending edges."""
+    if counted:
+        q.deps = q.deps - 1
+        if q.deps == 0:
+            _heap_push(heap, <Node>p)
+    return 0
+
+
 cdef inline bint _is_owned(object g, list grads, bint tensor_path):
     """A fresh array no one else holds: later gradients may be added into it in place."""
     return (not tensor_path and type(g) is ndarray
@@ -2840,21 +2981,7 @@ cdef inline _NodeTask _new_task(Node node, dict tasks):
     return st
 
 
-# The nodes a backward will run next, by creation number (Node.seq): a binary
-# max-heap of (number, node) pairs, each holding a reference to its node. Nodes run
-# in PyTorch's order, the newest ready node first. In the common backward a node
-# joins the heap when it is first reached: every node that points to it is newer,
-# so when it comes out all its gradients have arrived, and no pass over the graph
-# counts dependencies. The others join it when their count of pending edges is 0.
-ctypedef struct _HeapItem:
-    unsigned int seq
-    PyObject* node
-
-
-cdef struct _Heap:
-    _HeapItem* items
-    Py_ssize_t n
-    Py_ssize_t cap
+# (_Heap, the queue of nodes to run, is declared with the nodes.)
 
 
 cdef int _heap_push(_Heap* h, Node node) except -1:
@@ -3167,7 +3294,7 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
     cdef Node node
     cdef _NodeTask st
     cdef PyObject* p         # borrowed next node
-    cdef PyObject* q         # borrowed task of the next node
+    cdef _NodeTask q         # its backward state
     cdef TensorBase t
     cdef list grads, owned, out_grads, more
 
@@ -3183,79 +3310,76 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                 node.active = False       # nothing looks this node up again
             else:
                 st = <_NodeTask>tasks[node]
-            out_grads = None
             more = _more_of(st)
             if (more is None and not tensor_path and batch_ndim == 0 and needed is None
                     and not flags.anomaly and isinstance(node, OpNode)
                     and (<OpNode>node).scalar_op != 0 and not _has_hooks(node)
                     and st.g0 is not None
                     and (capture is None or node not in capture) and _fast_grad_ok(<OpNode>node, st.g0)):
-                # a node of the scalar fast path, on doubles (None: a version check
+                # a node of the scalar fast path, on doubles (0: a version check
                 # failed, and the generic path below raises the full error)
-                out_grads = (<OpNode>node)._scalar_apply(st.g0, None)
-                if out_grads is not None:
+                if (<OpNode>node)._scalar_run(st.g0, heap, counted, tasks, retain_graph):
                     st.g0 = None
-                    grads = None
-            if out_grads is None:
-                grads = [st.g0]
-                owned = [st.owned0]
-                if more is not None:
-                    for slot in more:
-                        grads.append(slot[0])
-                        owned.append(slot[1])
-                    _set_more(st, None)
-                elif node.num_outputs > 1:
-                    grads.extend([None] * (node.num_outputs - 1))
-                    owned.extend([False] * (node.num_outputs - 1))
-                st.g0 = None          # buffers are released as soon as the node has run
-                # Tensor hooks and retain_grad see the gradient flowing into each output.
-                if type(node) is AccumulateGrad:
-                    t = (<AccumulateGrad>node).variable
-                    if t._x is not None and t._x.hooks and grads[0] is not None:
-                        g0 = _call_hooks(t._x.hooks, grads[0], tensor_path)
-                        if g0 is not grads[0]:
-                            owned[0] = False
-                        grads[0] = g0
-                elif _has_hooks(node):
-                    for k in range(node.num_outputs):
-                        if grads[k] is None:
-                            continue
-                        g0 = _run_tensor_pre_hooks(node, k, grads[k], tensor_path)
-                        if g0 is not grads[k]:
+                    continue
+            grads = [st.g0]
+            owned = [st.owned0]
+            if more is not None:
+                for slot in more:
+                    grads.append(slot[0])
+                    owned.append(slot[1])
+                _set_more(st, None)
+            elif node.num_outputs > 1:
+                grads.extend([None] * (node.num_outputs - 1))
+                owned.extend([False] * (node.num_outputs - 1))
+            st.g0 = None          # buffers are released as soon as the node has run
+            # Tensor hooks and retain_grad see the gradient flowing into each output.
+            if type(node) is AccumulateGrad:
+                t = (<AccumulateGrad>node).variable
+                if t._x is not None and t._x.hooks and grads[0] is not None:
+                    g0 = _call_hooks(t._x.hooks, grads[0], tensor_path)
+                    if g0 is not grads[0]:
+                        owned[0] = False
+                    grads[0] = g0
+            elif _has_hooks(node):
+                for k in range(node.num_outputs):
+                    if grads[k] is None:
+                        continue
+                    g0 = _run_tensor_pre_hooks(node, k, grads[k], tensor_path)
+                    if g0 is not grads[k]:
+                        owned[k] = False
+                    grads[k] = g0
+                    if node._x.retained is not None and k in node._x.retained:
+                        rt = node._x.retained[k]()
+                        if rt is not None and accumulate and (capture is None or node in capture):
+                            _store_grad(<TensorBase>rt, grads[k], owned[k], tensor_path)
                             owned[k] = False
-                        grads[k] = g0
-                        if node._x.retained is not None and k in node._x.retained:
-                            rt = node._x.retained[k]()
-                            if rt is not None and accumulate and (capture is None or node in capture):
-                                _store_grad(<TensorBase>rt, grads[k], owned[k], tensor_path)
-                                owned[k] = False
-                if capture is not None and node in capture:
-                    for (k, pos) in capture[node]:
-                        if not accumulate:
-                            captured[pos] = grads[k]
-                        elif type(node) is not AccumulateGrad:
-                            # backward(inputs=[non-leaf]) fills that tensor's .grad
-                            if grads[k] is not None:
-                                _store_grad(<TensorBase>inputs[pos], grads[k], owned[k], tensor_path)
-                                owned[k] = False
-                if type(node) is AccumulateGrad:
-                    if accumulate and (capture is None or node in capture):
-                        t = (<AccumulateGrad>node).variable
-                        if grads[0] is None:
-                            if _grad_of(t) is None:
-                                _set_grad(t, new_tensor(np.zeros_like(t._data)))
-                        else:
-                            _store_grad(t, grads[0], owned[0], tensor_path)
-                        if t._x is not None and t._x.post_acc_hooks:
-                            for entry in list(t._x.post_acc_hooks):
-                                entry[1](t)
-                    continue
-                if needed is not None and (node not in needed or (
-                        node in capture and not _has_needed_child(node, needed))):
-                    # a differentiated tensor's own node runs only if it leads to another
-                    # input: its saved values must survive (PyTorch does not run it either)
-                    continue
-                out_grads = node._apply(grads, tensor_path, batch_ndim, needed)
+            if capture is not None and node in capture:
+                for (k, pos) in capture[node]:
+                    if not accumulate:
+                        captured[pos] = grads[k]
+                    elif type(node) is not AccumulateGrad:
+                        # backward(inputs=[non-leaf]) fills that tensor's .grad
+                        if grads[k] is not None:
+                            _store_grad(<TensorBase>inputs[pos], grads[k], owned[k], tensor_path)
+                            owned[k] = False
+            if type(node) is AccumulateGrad:
+                if accumulate and (capture is None or node in capture):
+                    t = (<AccumulateGrad>node).variable
+                    if grads[0] is None:
+                        if _grad_of(t) is None:
+                            _set_grad(t, new_tensor(np.zeros_like(t._data)))
+                    else:
+                        _store_grad(t, grads[0], owned[0], tensor_path)
+                    if t._x is not None and t._x.post_acc_hooks:
+                        for entry in list(t._x.post_acc_hooks):
+                            entry[1](t)
+                continue
+            if needed is not None and (node not in needed or (
+                    node in capture and not _has_needed_child(node, needed))):
+                # a differentiated tensor's own node runs only if it leads to another
+                # input: its saved values must survive (PyTorch does not run it either)
+                continue
+            out_grads = node._apply(grads, tensor_path, batch_ndim, needed)
             if flags.anomaly:
                 _check_anomaly(node, out_grads)
             if not retain_graph:
@@ -3265,32 +3389,17 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                 p = _edge_ptr(node, i)
                 if p == <PyObject*>None:
                     continue
-                if not counted:
-                    if not (<Node>p).active:      # reached for the first time
-                        if (<Node>p).seq >= node.seq:
-                            _order_broken(node, <Node>p)
-                        _new_task(<Node>p, None)
-                        _heap_push(heap, <Node>p)
-                    g = out_grads[i]
-                    if g is not None:
-                        _add_grad(<Node>p, _edge_index(node, i), g,
-                                  _is_owned(g, grads, tensor_path), tensor_path)
-                    continue
-                q = _find_task_ptr(p, tasks)
+                q = _reach(heap, counted, tasks, node, p)
                 g = out_grads[i]
                 if g is not None:
-                    _add_grad(<_NodeTask>q, _edge_index(node, i), g,
-                              _is_owned(g, grads, tensor_path), tensor_path)
-                (<_NodeTask>q).deps = (<_NodeTask>q).deps - 1
-                if (<_NodeTask>q).deps == 0:
-                    _heap_push(heap, <Node>p)
+                    _add_grad(q, _edge_index(node, i), g, _is_owned(g, grads, tensor_path),
+                              tensor_path)
+                _reached(heap, counted, q, p)
     finally:
         flags.grad_enabled = prev_grad
 
 
 cdef bint _is_alias(object g, list grads):
-    if grads is None:         # a fast-path node: its gradients are fresh
-        return False
     for x in grads:
         if x is g:
             return True

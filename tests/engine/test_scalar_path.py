@@ -231,3 +231,51 @@ def test_backward_inside_a_hook_during_backward():
     (h * 3.0).backward()
     assert seen == [pytest.approx(np.cos(2.0) * 2.0 + np.sin(2.0))]
     assert x.grad.item() == pytest.approx(np.exp(2.0) + 3.0 * 2 * 2.0)
+
+
+def test_a_gradient_the_user_holds_is_not_updated_in_place():
+    # the fast backward adds into a float64 gradient buffer in place when only the
+    # buffer holds it; here the buffer of m starts as the user's own gradient
+    x = ad.tensor(1.5, requires_grad=True)
+    m = x * 1.0
+    b = m * 2.0
+    user_grad = ad.tensor(5.0) * 1.0       # a 0-d op result: a float64 scalar
+    ad.autograd.backward([m, b], [user_grad, ad.tensor(1.0)])
+    assert user_grad.item() == 5.0
+    assert x.grad.item() == 7.0
+
+
+def test_fast_backward_gives_the_bits_of_the_generic_one():
+    # W1's shape of graph, on 0-d tensors (fast path) and on 1-element arrays (generic)
+    rng = np.random.default_rng(3)
+    values = rng.uniform(-2.0, 2.0, 12)
+
+    def run(shape):
+        leaves = [ad.tensor(np.full(shape, v), requires_grad=True) for v in values]
+        nodes = list(leaves)
+        for op in range(60):
+            kind = op % 4
+            if kind == 0:
+                nodes.append(F.softplus(nodes[-12]))
+            elif kind == 1:
+                nodes.append(sum(nodes[-12:-2:3]))
+            elif kind == 2:
+                nodes.append(nodes[-11] * nodes[-7] - nodes[-3] / 3.0)
+            else:
+                p = F.softmax(ad.stack(nodes[-4:]), dim=0)
+                nodes.extend(p[i] for i in range(4))
+        (sum(nodes[-20:]) + sum(leaves) * 0.5).backward()
+        return np.array([leaf.grad.item() for leaf in leaves])
+
+    fast, generic = run(()), run((1,))
+    assert np.array_equal(fast, generic) and (fast != 0).all()
+
+
+def test_select_gradients_add_up_as_zero_filled_vectors():
+    # a select's gradient is the zero vector with g at its position: adding it turns a
+    # -0.0 elsewhere into 0.0, as the generic path (and PyTorch) does
+    x = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x[1] * 1.0 + x[0] * -0.0        # x[0]'s gradient -0.0 arrives first
+    y.backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+    assert not np.signbit(x.grad.numpy()).any()
