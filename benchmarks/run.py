@@ -9,6 +9,14 @@ or the per-cell time budget is used, median reported (a call slower than ten
 budgets is not repeated: the checked call is the sample). tracemalloc then
 records the peak of one more step for autodiff and the floors.
 
+The timing of a row is split into ``--rounds`` rounds, each taking its share of
+the budget and of the repeats, and the implementations take turns: round 1 runs
+every implementation, then round 2 every one again, and so on. On a shared
+machine whose speed drifts (other tenants, slow phases of seconds), every
+implementation is then sampled across the same stretch of time, so the ratios
+in the table compare like with like. A cell whose calls each take longer than
+a round's budget is timed in round 1 only.
+
 Cells of workloads marked ``isolate`` (the 100,000-node chain) run in a
 subprocess with a timeout, so a recursion error, a crash or a compile that
 never ends is recorded as a failure of that peer, not the end of the suite.
@@ -107,11 +115,12 @@ def memory_peak(step) -> int:
 
 def run_cell(workload: Workload, row: int, impl: peers.Implementation, params: dict,
              ref: list | None, ref_name: str, budget: float, repeat: int,
-             measure_memory: bool = True) -> tuple[Cell, list | None]:
+             measure_memory: bool = True) -> tuple[Cell, list | None, peers.Case | None]:
     """Check and time one implementation on one row in this process.
 
-    Returns the cell and the gradient (None when it failed). A gradient
-    mismatch propagates as GradientMismatch.
+    Returns the cell, the gradient (None when it failed) and the case, which
+    ``time_cell`` times again in later rounds. A gradient mismatch propagates as
+    GradientMismatch.
     """
     cell = Cell(workload.key, row, impl.name, reference=ref_name)
     impl.enter()
@@ -119,30 +128,43 @@ def run_cell(workload: Workload, row: int, impl: peers.Implementation, params: d
         case = impl.build(workload.key, workload.inputs(params))
         if case is None:
             cell.status = "n/a"
-            return cell, None
+            return cell, None, None
         t0 = time.perf_counter()
         grads = peers.to_numpy(case.step())
         cell.first_call_s = time.perf_counter() - t0
     except Exception as exc:  # a peer that cannot run a workload is a failure
         cell.status, cell.error = "failed", _describe(exc)
-        return cell, None
+        return cell, None, None
     cell.rel_err = check(workload, params, impl.name, grads, ref, ref_name)
-    try:
-        if not case.compiles and cell.first_call_s > SLOW_CALLS * budget:
-            # Minutes per call: the checked call is the one sample; backward-only is skipped.
-            cell.samples[FWD_BWD] = [cell.first_call_s]
-            cell.single_call = True
-        else:
-            for mode in workload.modes:
-                if mode == FWD_BWD:
-                    cell.samples[mode] = sample(case.step, budget, repeat)
-                elif case.forward is not None:
-                    cell.samples[mode] = sample(case.backward, budget, repeat, case.forward)
-        if measure_memory and impl.trace_memory and not cell.single_call:
+    if not case.compiles and cell.first_call_s > SLOW_CALLS * budget:
+        # Minutes per call: the checked call is the one sample; backward-only is skipped.
+        cell.samples[FWD_BWD] = [cell.first_call_s]
+        cell.single_call = True
+        return cell, grads, case
+    time_cell(workload, cell, case, budget, repeat)
+    if cell.status == "ok" and measure_memory and impl.trace_memory:
+        try:
             cell.memory_peak_bytes = memory_peak(case.step)
+        except Exception as exc:
+            cell.status, cell.error = "failed", _describe(exc)
+    return cell, grads, case
+
+
+def time_cell(workload: Workload, cell: Cell, case: peers.Case, budget: float,
+              repeat: int) -> None:
+    """Add samples of every mode to ``cell`` (one round; the caller has run the
+    implementation's ``enter()``); an error fails the cell."""
+    try:
+        for mode in workload.modes:
+            if mode == FWD_BWD:
+                found = sample(case.step, budget, repeat)
+            elif case.forward is not None:
+                found = sample(case.backward, budget, repeat, case.forward)
+            else:
+                continue
+            cell.samples.setdefault(mode, []).extend(found)
     except Exception as exc:
         cell.status, cell.error = "failed", _describe(exc)
-    return cell, grads
 
 
 def _describe(exc: BaseException) -> str:
@@ -153,7 +175,7 @@ def _describe(exc: BaseException) -> str:
 # -- isolation ------------------------------------------------------------------
 def run_isolated(workload: Workload, row: int, impl: peers.Implementation, params: dict,
                  ref: list | None, ref_name: str, budget: float, repeat: int,
-                 timeout: float) -> tuple[Cell, list | None]:
+                 timeout: float, measure_memory: bool = True) -> tuple[Cell, list | None]:
     """``run_cell`` in a subprocess; a crash, a non-zero exit or a timeout is a failure."""
     with tempfile.TemporaryDirectory() as tmp:
         job = os.path.join(tmp, "job.pkl")
@@ -161,7 +183,7 @@ def run_isolated(workload: Workload, row: int, impl: peers.Implementation, param
         with open(job, "wb") as f:
             pickle.dump({"workload": workload.key, "row": row, "impl": impl.name,
                          "module": impl.module, "params": params, "ref": ref, "ref_name": ref_name, "budget": budget,
-                         "repeat": repeat, "out": out}, f)
+                         "repeat": repeat, "memory": measure_memory, "out": out}, f)
         cmd = [sys.executable, "-m", "benchmarks.run", "--cell", job]
         try:
             proc = subprocess.run(cmd, env=_child_env(), capture_output=True, text=True,
@@ -200,8 +222,9 @@ def _cell_main(job_path: str) -> None:
     impls, _ = peers.load([job["impl"]], modules=[job["module"]])
     impl = next(i for i in impls if i.name == job["impl"])
     try:
-        cell, grads = run_cell(WORKLOADS[job["workload"]], job["row"], impl, job["params"],
-                               job["ref"], job["ref_name"], job["budget"], job["repeat"])
+        cell, grads, _ = run_cell(WORKLOADS[job["workload"]], job["row"], impl, job["params"],
+                                  job["ref"], job["ref_name"], job["budget"], job["repeat"],
+                                  job["memory"])
         result = {"cell": asdict(cell), "grads": grads}
     except GradientMismatch as exc:
         result = {"mismatch": str(exc)}
@@ -211,25 +234,55 @@ def _cell_main(job_path: str) -> None:
 
 # -- the suite ------------------------------------------------------------------
 def run_suite(workloads: list[Workload], impls: list[peers.Implementation], quick: bool,
-              budget: float, repeat: int, timeout: float) -> list[Cell]:
-    """Every implementation on every row; progress on stderr."""
+              budget: float, repeat: int, timeout: float, rounds: int = 1) -> list[Cell]:
+    """Every implementation on every row, in ``rounds`` interleaved rounds of timing
+    (see the module docstring); progress on stderr."""
     rows = [(w, i, p) for w in workloads for i, p in enumerate(w.quick if quick else w.sizes)]
+    round_budget, round_repeat = budget / rounds, -(-repeat // rounds)
     cells = []
     for n, (w, row, params) in enumerate(rows, 1):
         ref, ref_name = None, ""
+        again = []              # (impl, cell, case) timed in the later rounds
         for impl in impls:
             _progress(f"[{n}/{len(rows)}] {w.label(params)}: {impl.name} ...", end="")
             t0 = time.perf_counter()
+            case = None
             if w.isolate and not impl.floor:
-                cell, grads = run_isolated(w, row, impl, params, ref, ref_name, budget, repeat,
-                                           timeout)
+                cell, grads = run_isolated(w, row, impl, params, ref, ref_name, round_budget,
+                                           round_repeat, timeout)
             else:
-                cell, grads = run_cell(w, row, impl, params, ref, ref_name, budget, repeat)
+                cell, grads, case = run_cell(w, row, impl, params, ref, ref_name,
+                                             round_budget, round_repeat)
             if ref is None and grads is not None:
                 ref, ref_name = grads, impl.name
             _progress(" " + _summary(w, params, cell) + f"  ({time.perf_counter() - t0:.1f} s)")
             cells.append(cell)
+            if _fits_a_round(cell, round_budget):
+                again.append((impl, cell, case))
+        for _ in range(rounds - 1):
+            for impl, cell, case in again:
+                if cell.status != "ok":
+                    continue
+                if case is None:
+                    more, _ = run_isolated(w, row, impl, params, ref, ref_name, round_budget,
+                                           round_repeat, timeout, measure_memory=False)
+                    if more.status != "ok":
+                        cell.status, cell.error = more.status, more.error
+                    for mode, found in more.samples.items():
+                        cell.samples.setdefault(mode, []).extend(found)
+                else:
+                    impl.enter()
+                    time_cell(w, cell, case, round_budget, round_repeat)
+        if rounds > 1 and again:
+            _progress(f"[{n}/{len(rows)}] {w.label(params)} after {rounds} rounds: " + "; ".join(
+                f"{impl.name} {_summary(w, params, cell)}" for impl, cell, _ in again))
     return cells
+
+
+def _fits_a_round(cell: Cell, round_budget: float) -> bool:
+    """A cell timed again in the later rounds: every call so far within a round's budget."""
+    return (cell.status == "ok" and not cell.single_call and bool(cell.samples)
+            and max(max(s) for s in cell.samples.values()) <= round_budget)
 
 
 def _summary(w: Workload, params: dict, cell: Cell) -> str:
@@ -254,7 +307,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="comma-separated implementations or libraries, e.g. torch,jax-jit "
                         "(default: all installed; the floors and autodiff always run)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of seconds")
-    p.add_argument("--repeat", type=int, default=25, help="most timed repeats per cell")
+    p.add_argument("--repeat", type=int, default=100, help="most timed repeats per cell and mode")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="interleaved rounds the timing of a row is split into (default 3; "
+                        "1 with --quick)")
     p.add_argument("--budget", type=float, default=None,
                    help="seconds of timing per cell and mode (default 1.0; 0.05 with --quick)")
     p.add_argument("--threads", type=int, default=None,
@@ -272,6 +328,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.budget = 0.05 if args.quick else 1.0
     if args.timeout is None:
         args.timeout = 60.0
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     return args
 
 
@@ -289,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
               + (f"; not installed: {', '.join(missing)}" if missing else ""))
     started = time.time()
     try:
-        cells = run_suite(workloads, impls, args.quick, args.budget, args.repeat, args.timeout)
+        cells = run_suite(workloads, impls, args.quick, args.budget, args.repeat, args.timeout,
+                          args.rounds)
     except GradientMismatch as exc:
         _progress(f"\nstopped: {exc}")
         return 2

@@ -32,7 +32,7 @@ def _env() -> dict:
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--peers", PEERS,
+    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--rounds", "2", "--peers", PEERS,
            "--json", str(out / "r.json"), "--plot", str(out / "r.png")]
     proc = subprocess.run(cmd, cwd=out, env=_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -46,6 +46,9 @@ def test_quick_run_prints_table(quick_run):
         assert f"| {key} " in proc.stdout
     assert "Gradient cross-check" in proc.stdout
     assert "[6/6]" in proc.stderr  # progress is shown
+    # the implementations took turns: autodiff was timed again after the others
+    assert any("after 2 rounds:" in line and "autodiff fwd+bwd" in line
+               for line in proc.stderr.splitlines())
 
 
 def test_quick_run_writes_json(quick_run):
