@@ -10,7 +10,9 @@ import autodiff as ad
     ((64, 128), (128,)),        # a bias in a training step
     ((64, 10), (10,)),
     ((10000, 3), (3,)),         # many rows: the order of the additions shows
-    ((512, 256), (256,)),       # big: NumPy's own loop
+    ((512, 256), (256,)),
+    ((1000, 1000, 3), (3,)),    # big and tall
+    ((300, 4097), (4097,)),     # columns not a multiple of the vector width
     ((5, 3, 4), (4,)),
     ((5, 3, 4), (3, 4)),
     ((0, 3), (3,)),             # no rows: zeros
