@@ -906,10 +906,15 @@ cdef inline void _set_edge2(Node node, object n0, int i0, object n1, int i1):
 
 cdef void _set_edges(Node node, tuple nodes, tuple indices):
     """Set the edges (``indices`` has one index per node)."""
-    cdef Py_ssize_t n = len(nodes)
     for x in nodes:
         if x is not None and not isinstance(x, Node):
             raise TypeError("next_nodes holds Nodes or None, not %s" % type(x).__name__)
+    _set_node_edges(node, nodes, indices)
+
+
+cdef void _set_node_edges(Node node, tuple nodes, tuple indices):
+    """``_set_edges`` for ``nodes`` known to hold only Nodes and None."""
+    cdef Py_ssize_t n = len(nodes)
     node._e0 = node._e1 = None
     node._i0 = node._i1 = 0
     if n == 0:
@@ -2002,7 +2007,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
     cdef Flags fl
     cdef OpNode node
     cdef TensorBase result, src
-    cdef list nexts, idxs
+    cdef tuple nexts, idxs
     if op == SC_STACK:
         n = len(inputs)
         if n == 0 or len(params) != 1 or params[0] != 0:
@@ -2022,14 +2027,18 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
         if not (any_grad and fl.grad_enabled):
             return result
         node = <OpNode>_new_instance(spec.node_cls)
-        nexts = [None] * n
-        idxs = [0] * n
+        nexts = _filled_tuple(n, None)
+        idxs = _zero_indices(n)
         for i in range(n):
             e = _edge_node(spec, inputs[i], i, True)
             if e is not None:
-                nexts[i] = e
-                idxs[i] = (<TensorBase>inputs[i])._output_nr
-        _set_edges(node, _untracked(tuple(nexts)), _untracked(tuple(idxs)))
+                _tuple_set(nexts, i, e)
+                k = (<TensorBase>inputs[i])._output_nr
+                if k != 0:               # (rare: an output k > 0 of a multi-output op)
+                    if n <= 64 and idxs is _ZERO_INDICES[n]:
+                        idxs = _filled_tuple(n, 0)      # the shared tuple is not changed
+                    _tuple_set(idxs, i, k)
+        _set_node_edges(node, _untracked(nexts), _untracked(idxs))
     elif op == SC_SOFTMAX:
         x = _f64_vector_of(inputs[0])
         if x is None or len(params) != 1 or params[0] != -1:
@@ -2511,6 +2520,17 @@ cdef inline tuple _filled_tuple(Py_ssize_t n, object value):
         Py_INCREF(value)
         PyTuple_SET_ITEM(t, i, value)
     return t
+
+
+# n -> (0,) * n for n <= 64, untracked: the usual edge indices of a stack of scalars
+cdef list _ZERO_INDICES = [_untracked(_filled_tuple(n, 0)) for n in range(65)]
+
+
+cdef inline tuple _zero_indices(Py_ssize_t n):
+    """(0,) * n, shared for small n (read-only: copy it to change an index)."""
+    if n <= 64:
+        return <tuple>_ZERO_INDICES[n]
+    return _untracked(_filled_tuple(n, 0))
 
 
 cdef inline void _tuple_set(tuple t, Py_ssize_t i, object value):

@@ -256,3 +256,17 @@ def test_a_failed_backward_leaves_no_state_on_the_nodes():
     g = sm * (x.detach().numpy() - (sm * x.detach().numpy()).sum())
     np.testing.assert_allclose([leaves[0].grad.item(), leaves[1].grad.item()],
                                [g[0] + 0.2, g[1] + 0.1], rtol=1e-14)
+
+
+def test_stack_of_a_second_output_keeps_its_index():
+    a_np = np.array([[2.0, 1.0], [1.0, 3.0]])
+    a = ad.tensor(a_np, requires_grad=True)
+    _, logdet = ad.linalg.slogdet(a)              # output 1 of its node
+    first = a.sum() * 1.0
+    s = ad.stack([first, logdet, logdet])
+    assert [i for _, i in s.grad_fn.next_functions] == [0, 1, 1]
+    (s * ad.tensor([0.0, 1.0, 2.0])).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 3 * np.linalg.inv(a_np).T, rtol=1e-14)
+    # the indices of a plain stack (a tuple of zeros the engine shares) are untouched
+    plain = ad.stack([first, first, first])
+    assert [i for _, i in plain.grad_fn.next_functions] == [0, 0, 0]
