@@ -340,13 +340,34 @@ def concatenate(tensors: Sequence[Any], axis: int | None = 0, *, dim: int | None
     >>> ad.concatenate([ad.ones(2), ad.zeros(1)]).shape
     (3,)
     """
-    if kwargs.get("out") is not None:
-        raise TypeError("concatenate: out= is not supported for Tensors")
     if dim is not None:
         axis = dim
     if axis is None:
-        return _shape.concatenate([ravel(x) for x in _seq(tensors, "concatenate")], 0)
-    return cat(tensors, axis)
+        joined = _shape.concatenate([ravel(x) for x in _seq(tensors, "concatenate")], 0)
+    else:
+        joined = cat(tensors, axis)
+    return _join_keywords(joined, tensors, kwargs, "concatenate")
+
+
+def _join_keywords(joined: Any, parts: Any, kwargs: dict, name: str) -> Any:
+    """NumPy's keywords of a join (np.stack, np.concatenate, ...): ``dtype=`` casts the
+    result, each part being castable under ``casting=`` (default 'same_kind') as NumPy
+    requires; ``out=`` and any other keyword are errors."""
+    unknown = sorted(set(kwargs) - {"out", "dtype", "casting"})
+    if unknown:
+        raise TypeError(f"{name}() got an unexpected keyword argument {unknown[0]!r}")
+    if kwargs.get("out") is not None:
+        raise TypeError(f"{name}: out= is not supported for Tensors")
+    dtype, casting = kwargs.get("dtype"), kwargs.get("casting", "same_kind")
+    if dtype is None:
+        return joined
+    dtype = np.dtype(dtype)
+    for part in _seq(parts, name):
+        have = np.result_type(_data(part))
+        if not np.can_cast(have, dtype, casting=casting):
+            raise TypeError(f"{name}: cannot cast a {have} part to {dtype} with "
+                            f"casting={casting!r}")
+    return _shape.astype(joined, dtype)
 
 
 def stack(tensors: Sequence[Any], dim: int | None = None, *, axis: int | None = None,
@@ -361,8 +382,6 @@ def stack(tensors: Sequence[Any], dim: int | None = None, *, axis: int | None = 
         fast = _core.stack_scalars(tensors, dim)    # 0-d float64 tensors, built in the core
         if fast is not None:
             return fast
-    if kwargs.get("out") is not None:
-        raise TypeError("stack: out= is not supported for Tensors")
     xs = _seq(tensors, "stack")
     shape = _shape_of(xs[0])
     for x in xs:
@@ -370,7 +389,8 @@ def stack(tensors: Sequence[Any], dim: int | None = None, *, axis: int | None = 
             raise ValueError(f"stack: expects each tensor to be equal size, got shapes "
                              f"{[_shape_of(x) for x in xs]}")
     d = _one(dim, axis, 0)
-    return _shape.stack(xs, _axis(d, len(shape) + 1, "stack"))
+    return _join_keywords(_shape.stack(xs, _axis(d, len(shape) + 1, "stack")), xs, kwargs,
+                          "stack")
 
 
 def hstack(tensors: Sequence[Any], **kwargs: Any) -> Any:
@@ -381,7 +401,7 @@ def hstack(tensors: Sequence[Any], **kwargs: Any) -> Any:
     (5,)
     """
     xs = [x if _ndim(x) else reshape(x, (1,)) for x in _seq(tensors, "hstack")]
-    return cat(xs, 0 if _ndim(xs[0]) == 1 else 1)
+    return _join_keywords(cat(xs, 0 if _ndim(xs[0]) == 1 else 1), xs, kwargs, "hstack")
 
 
 def vstack(tensors: Sequence[Any], **kwargs: Any) -> Any:
@@ -392,7 +412,7 @@ def vstack(tensors: Sequence[Any], **kwargs: Any) -> Any:
     (2, 3)
     """
     xs = [x if _ndim(x) >= 2 else reshape(x, (1, -1)) for x in _seq(tensors, "vstack")]
-    return cat(xs, 0)
+    return _join_keywords(cat(xs, 0), xs, kwargs, "vstack")
 
 
 def _pieces(x: Any, d: int, bounds: Sequence[int]) -> tuple:

@@ -170,3 +170,29 @@ def test_expand_with_minus_one_and_views():
     assert y.shape == (3, 2, 4)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[12.0], [12.0]])
+
+
+@pytest.mark.parametrize("join", [np.stack, np.concatenate, np.hstack, np.vstack])
+def test_numpy_joins_take_dtype_and_casting_as_numpy_does(join):
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    b = ad.tensor([3.0, 4.0], requires_grad=True)
+    out = join([a, b], dtype=np.float32)
+    want = join([a.detach().numpy(), b.detach().numpy()], dtype=np.float32)
+    assert isinstance(out, ad.Tensor) and out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), want)
+    out.sum().backward()                            # the cast is differentiable
+    assert a.grad.dtype == np.float64 and a.grad.tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError):                  # NumPy refuses float64 -> int64 here too
+        join([a.detach().numpy(), b.detach().numpy()], dtype=np.int64)
+    with pytest.raises(TypeError, match="cannot cast a float64 part to int64"):
+        join([a, b], dtype=np.int64)
+    with pytest.raises(TypeError, match="casting='safe'"):
+        join([a, b], dtype=np.float32, casting="safe")
+    with pytest.raises(TypeError, match="out=" if join in (np.stack, np.concatenate)
+                       else "unexpected keyword argument 'out'"):   # (as NumPy's hstack)
+        join([a, b], out=np.empty(4))
+
+
+def test_stack_rejects_unknown_keywords():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'axes'"):
+        ad.stack([ad.ones(2), ad.ones(2)], axes=0)
