@@ -1301,7 +1301,7 @@ cdef class OpNode(Node):
         """First-order backward of a fast-path node, on C doubles: the list of input
         gradients (None: a saved value changed in place)."""
         cdef double d[2]
-        cdef Py_ssize_t i, k
+        cdef Py_ssize_t i, k, gs
         cdef cnp.npy_intp dim
         cdef cnp.ndarray res
         cdef char* gp
@@ -1319,12 +1319,13 @@ cdef class OpNode(Node):
         if op == SC_STACK:
             # g: one float64 per stacked scalar
             gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
+            gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
             k = _n_edges(self)
             result = [None] * k
             for i in range(k):
                 nxt = _edge(self, i)
                 if nxt is not None and (needed is None or nxt in needed):
-                    result[i] = _f64_new((<double*>(gp + i * cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)))[0])
+                    result[i] = _f64_new((<double*>(gp + i * gs))[0])
             return result
         nxt = self._e0
         if op == SC_SELECT:
