@@ -99,6 +99,7 @@ def sample(fn, budget: float, repeat: int, prepare=None) -> list[float]:
         t0 = time.perf_counter()
         fn(arg) if prepare else fn()
         times.append(time.perf_counter() - t0)
+        arg = None      # free this graph before the next is built (as a fwd+bwd step does)
     return times
 
 
