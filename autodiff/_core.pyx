@@ -423,37 +423,37 @@ cdef class TensorBase:
     # calls of all (a Python-level __mul__ costs more than the op's own work on
     # scalars). The ops are registered from Python by set_operator_ops.
     def __add__(self, other):
-        return dispatch(_OP_ADD, (self, _operand(other)), ())
+        return _binary(_OP_ADD, self, _operand(other))
 
     def __radd__(self, other):
-        return dispatch(_OP_ADD, (_operand(other), self), ())
+        return _binary(_OP_ADD, _operand(other), self)
 
     def __sub__(self, other):
-        return dispatch(_OP_SUB, (self, _operand(other)), ())
+        return _binary(_OP_SUB, self, _operand(other))
 
     def __rsub__(self, other):
-        return dispatch(_OP_SUB, (_operand(other), self), ())
+        return _binary(_OP_SUB, _operand(other), self)
 
     def __mul__(self, other):
-        return dispatch(_OP_MUL, (self, _operand(other)), ())
+        return _binary(_OP_MUL, self, _operand(other))
 
     def __rmul__(self, other):
-        return dispatch(_OP_MUL, (_operand(other), self), ())
+        return _binary(_OP_MUL, _operand(other), self)
 
     def __truediv__(self, other):
-        return dispatch(_OP_DIV, (self, _operand(other)), ())
+        return _binary(_OP_DIV, self, _operand(other))
 
     def __rtruediv__(self, other):
-        return dispatch(_OP_DIV, (_operand(other), self), ())
+        return _binary(_OP_DIV, _operand(other), self)
 
     def __neg__(self):
         return dispatch(_OP_NEG, (self,), ())
 
     def __matmul__(self, other):
-        return dispatch(_OP_MATMUL, (self, _operand(other)), ())
+        return _binary(_OP_MATMUL, self, _operand(other))
 
     def __rmatmul__(self, other):
-        return dispatch(_OP_MATMUL, (_operand(other), self), ())
+        return _binary(_OP_MATMUL, _operand(other), self)
 
     def __getitem__(self, index):
         # an int index into a 1-d float64 tensor is built in the core (no Python frame:
@@ -2180,6 +2180,18 @@ cdef tuple _PARAMS_MINUS_1 = (-1,)
 cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     """Run a fast-path op, or return None for the generic path."""
     cdef Py_ssize_t n = len(inputs)
+    if spec.scalar_op >= SC_STACK:
+        return _vector_dispatch(spec, inputs, params)
+    if n == 1:
+        return _scalar_op(spec, 1, inputs[0], None, params)
+    if n == 2:
+        return _scalar_op(spec, 2, inputs[0], inputs[1], params)
+    return None
+
+
+cdef object _scalar_op(OpSpec spec, Py_ssize_t n, object a0, object a1, tuple params):
+    """``_scalar_dispatch`` of a scalar op on its ``n`` (1 or 2) inputs ``a0``, ``a1``,
+    passed one by one (the operators' slots make no tuple for them)."""
     cdef double x = 0.0, y = 0.0, out, beta = 0.0, thr = 0.0, z = 0.0
     cdef bint t0 = False, t1 = False, g0 = False, g1 = False
     cdef int op = spec.scalar_op
@@ -2187,10 +2199,8 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     cdef OpNode node
     cdef TensorBase result
     cdef object e0, e1
-    if op >= SC_STACK:
-        return _vector_dispatch(spec, inputs, params)
     if n == 1:
-        if not _scalar_operand(inputs[0], &x, &t0, &g0):
+        if not _scalar_operand(a0, &x, &t0, &g0):
             return None
         if op == SC_SOFTPLUS:
             if len(params) != 2 or type(params[0]) is not float or type(params[1]) is not float:
@@ -2202,7 +2212,7 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     elif n == 2:
         if len(params) != 0:
             return None
-        if not _scalar_operand(inputs[0], &x, &t0, &g0) or not _scalar_operand(inputs[1], &y, &t1, &g1):
+        if not _scalar_operand(a0, &x, &t0, &g0) or not _scalar_operand(a1, &y, &t1, &g1):
             return None
     else:
         return None
@@ -2256,22 +2266,22 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     node.s_above = op == SC_SOFTPLUS and z > thr
     node.s_mask = (1 if t0 else 0) | (2 if t1 else 0)
     if n == 1:
-        _set_edge1(node, _edge_node(spec, inputs[0], 0, False), (<TensorBase>inputs[0])._output_nr)
+        _set_edge1(node, _edge_node(spec, a0, 0, False), (<TensorBase>a0)._output_nr)
         if len(spec.needed_by[0]):
-            node.s_in0 = inputs[0]
-            _save_version(node, 0, inputs[0])
+            node.s_in0 = a0
+            _save_version(node, 0, a0)
     else:
-        e0 = _edge_node(spec, inputs[0], 0, False)
-        e1 = _edge_node(spec, inputs[1], 1, False)
-        _set_edge2(node, e0, (<TensorBase>inputs[0])._output_nr if e0 is not None else 0,
-                   e1, (<TensorBase>inputs[1])._output_nr if e1 is not None else 0)
+        e0 = _edge_node(spec, a0, 0, False)
+        e1 = _edge_node(spec, a1, 1, False)
+        _set_edge2(node, e0, (<TensorBase>a0)._output_nr if e0 is not None else 0,
+                   e1, (<TensorBase>a1)._output_nr if e1 is not None else 0)
         if len(spec.needed_by[0]) or len(spec.needed_by[1]):
-            node.s_in0 = inputs[0]
-            node.s_in1 = inputs[1]
+            node.s_in0 = a0
+            node.s_in1 = a1
             if t0:
-                _save_version(node, 0, inputs[0])
+                _save_version(node, 0, a0)
             if t1:
-                _save_version(node, 1, inputs[1])
+                _save_version(node, 1, a1)
     node.s_saves = node.s_in0 is not None or spec.save_out
     if spec.save_out:
         node.s_outvc = _t_vc(result)
@@ -2286,6 +2296,21 @@ cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
         fast = _scalar_dispatch(spec, inputs, params)
         if fast is not None:
             return fast
+    return _dispatch_generic(spec, inputs, params)
+
+
+cdef object _binary(OpSpec spec, object a, object b):
+    """``dispatch(spec, (a, b), ())`` for the operators' slots: the scalar fast path
+    takes the two operands without a tuple."""
+    if spec.scalar_op != 0:
+        fast = _scalar_op(spec, 2, a, b, _empty_tuple)
+        if fast is not None:
+            return fast
+    return _dispatch_generic(spec, (a, b), _empty_tuple)
+
+
+cdef object _dispatch_generic(OpSpec spec, tuple inputs, tuple params):
+    """``dispatch`` once the fast paths have declined."""
     cdef Py_ssize_t i, n = len(inputs)
     cdef list raw = [None] * n
     cdef bint any_grad = False, any_tangent = False
