@@ -1990,9 +1990,10 @@ cdef inline cnp.ndarray _f64_vector_of(object a):
 
 
 @cython.cdivision(True)     # IEEE division: 0/0 is nan, as in NumPy
-cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
-    """stack of float64 scalars, softmax of a short float64 vector, and an int select
-    from a float64 vector, built in C; None: the generic path."""
+cdef object _vector_dispatch(OpSpec spec, tuple inputs, object a, tuple params):
+    """stack of float64 scalars (``inputs``), softmax of a short float64 vector and an
+    int select from a float64 vector (their one input ``a``: no tuple made for it),
+    built in C; None: the generic path."""
     global _select_cls
     cdef int op = spec.scalar_op
     cdef Py_ssize_t i, n, k
@@ -2041,7 +2042,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
                     _tuple_set(idxs, i, k)
         _set_node_edges(node, _untracked(nexts), _untracked(idxs))
     elif op == SC_SOFTMAX:
-        x = _f64_vector_of(inputs[0])
+        x = _f64_vector_of(a)
         if x is None or len(params) != 1 or params[0] != -1:
             return None
         n = cnp.PyArray_DIM(x, 0)
@@ -2074,7 +2075,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
         for i in range(n):
             o[i] = o[i] / total
         result = new_tensor(out)
-        src = <TensorBase>inputs[0]
+        src = <TensorBase>a
         if not (src._requires_grad and fl.grad_enabled):
             return result
         node = <OpNode>_new_instance(spec.node_cls)
@@ -2086,7 +2087,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
     else:   # SC_SELECT: x[index] for an int index, a 0-d view
         if len(params) != 1 or type(params[0]) is not int:
             return None
-        x = _f64_vector_of(inputs[0])
+        x = _f64_vector_of(a)
         if x is None:
             return None
         n = cnp.PyArray_DIM(x, 0)
@@ -2098,7 +2099,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, tuple params):
         fl = _flags()
         if fl.anomaly:
             return None
-        src = <TensorBase>inputs[0]
+        src = <TensorBase>a
         result = new_tensor(_f64_view0(x, cnp.PyArray_BYTES(x) + index * cnp.PyArray_STRIDE(x, 0)))
         result._vc = _t_vc(src)
         result._base = src if src._base is None else src._base
@@ -2136,14 +2137,14 @@ def stack_scalars(object tensors, object dim):
     if (type(tensors) is not list and type(tensors) is not tuple) or not (
             dim is None or (type(dim) is int and (dim == 0 or dim == -1))):
         return None
-    return _vector_dispatch(_SPEC_STACK, tuple(tensors), _PARAMS_0)
+    return _vector_dispatch(_SPEC_STACK, tuple(tensors), None, _PARAMS_0)
 
 
 def softmax_vector(object x, object dim):
     """``softmax(x, dim)`` for a short 1-d float64 tensor and dim 0 or -1, else None."""
     if type(dim) is not int or not (dim == 0 or dim == -1):
         return None
-    return _vector_dispatch(_SPEC_SOFTMAX, (x,), _PARAMS_MINUS_1)
+    return _vector_dispatch(_SPEC_SOFTMAX, None, x, _PARAMS_MINUS_1)
 
 
 def select(object x, object index):
@@ -2163,7 +2164,7 @@ cdef object _select(object x, object index):
     i = PyLong_AsLongLongAndOverflow(index, &overflow)
     params = (<tuple>_INDEX_PARAMS[i + 64] if not overflow and -64 <= i < 256
               else _untracked((index,)))
-    result = _vector_dispatch(_SPEC_GETITEM, (x,), params)
+    result = _vector_dispatch(_SPEC_GETITEM, None, x, params)
     if result is not None:
         # in-place ops on this view are written through ``x[index] = ...``
         if (<TensorBase>result)._base is x:
@@ -2181,7 +2182,9 @@ cdef object _scalar_dispatch(OpSpec spec, tuple inputs, tuple params):
     """Run a fast-path op, or return None for the generic path."""
     cdef Py_ssize_t n = len(inputs)
     if spec.scalar_op >= SC_STACK:
-        return _vector_dispatch(spec, inputs, params)
+        if spec.scalar_op != SC_STACK and n != 1:
+            return None
+        return _vector_dispatch(spec, inputs, inputs[0] if n == 1 else None, params)
     if n == 1:
         return _scalar_op(spec, 1, inputs[0], None, params)
     if n == 2:
