@@ -120,10 +120,10 @@ def matmul(input: Any, other: Any) -> Any:
 
 
 def _unary(op: Any, doc: str) -> Any:
-    spec, dispatch = op.spec, _core.dispatch   # straight to the engine: one Python frame less
+    spec, dispatch = op.spec, _core.dispatch_unary   # straight to the engine: one frame less
 
     def fn(input: Any) -> Any:
-        return dispatch(spec, (input,), ())
+        return dispatch(spec, input, ())
     fn.__name__ = fn.__qualname__ = op.__name__
     fn.__doc__ = doc
     return fn
@@ -547,10 +547,13 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
     # straight to the engine (the op's own wrapper would be one more Python frame)
-    return _core.dispatch(_SOFTPLUS, (input,), (float(beta), float(threshold)))
+    if beta == 1.0 and threshold == 20.0:
+        return _core.dispatch_unary(_SOFTPLUS, input, _SOFTPLUS_DEFAULTS)
+    return _core.dispatch_unary(_SOFTPLUS, input, (float(beta), float(threshold)))
 
 
 _SOFTPLUS = elementwise.softplus.spec
+_SOFTPLUS_DEFAULTS = (1.0, 20.0)
 
 
 def gelu(input: Any, approximate: str = "none") -> Any:

@@ -2302,6 +2302,17 @@ cpdef object dispatch(OpSpec spec, tuple inputs, tuple params):
     return _dispatch_generic(spec, inputs, params)
 
 
+def dispatch_unary(OpSpec spec, object x, tuple params):
+    """``dispatch(spec, (x,), params)`` for the public one-input functions: the scalar
+    fast path takes ``x`` without a tuple."""
+    if spec.scalar_op != 0 and spec.scalar_op < SC_STACK:
+        fast = _scalar_op(spec, 1, x, None, params)
+        if fast is not None:
+            return fast
+        return _dispatch_generic(spec, (x,), params)
+    return dispatch(spec, (x,), params)
+
+
 cdef object _binary(OpSpec spec, object a, object b):
     """``dispatch(spec, (a, b), ())`` for the operators' slots: the scalar fast path
     takes the two operands without a tuple."""
