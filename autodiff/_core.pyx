@@ -126,7 +126,9 @@ cdef extern from "Python.h":
     unsigned long Py_TPFLAGS_BASETYPE
     ctypedef struct PyTypeObject:
         Py_ssize_t tp_basicsize
+        unsigned long tp_flags
         PyObject* (*tp_new)(PyTypeObject*, PyObject*, PyObject*)
+    unsigned long Py_TPFLAGS_HEAPTYPE
     ctypedef struct PyObject:
         pass
 
@@ -144,9 +146,35 @@ cdef inline object _new_instance(object cls):
     return obj
 
 
+cdef extern from *:
+    """
+    /* tp_dealloc of the heap types made by untracked_subclass: their first static
+       base's dealloc, then the reference each instance of a heap type holds on its
+       type. That is what CPython's generic subtype_dealloc ends in; its checks for
+       finalizers, __dict__, __slots__ and the trashcan do not apply to these types
+       (no Python-level fields, not GC objects), and each object of a graph is freed
+       once: ~40 instructions less per tensor and per node. */
+    static void ad_heap_dealloc(PyObject* self) {
+        PyTypeObject* tp = Py_TYPE(self);
+        PyTypeObject* base = tp;
+        while (base->tp_flags & Py_TPFLAGS_HEAPTYPE) base = base->tp_base;
+        base->tp_dealloc(self);
+        Py_DECREF(tp);
+    }
+    static void* ad_heap_dealloc_ptr(void) { return (void*)ad_heap_dealloc; }
+    """
+    void* ad_heap_dealloc_ptr()
+    int Py_tp_dealloc
+
+
 cdef PyType_Slot _no_slots[1]
 _no_slots[0].slot = 0
 _no_slots[0].pfunc = NULL
+cdef PyType_Slot _dealloc_slots[2]      # for a static base: ad_heap_dealloc
+_dealloc_slots[0].slot = Py_tp_dealloc
+_dealloc_slots[0].pfunc = ad_heap_dealloc_ptr()
+_dealloc_slots[1].slot = 0
+_dealloc_slots[1].pfunc = NULL
 cdef list _type_names = []      # the C strings behind created types must stay alive
 
 
@@ -161,7 +189,11 @@ def untracked_subclass(str qualname, base, dict namespace=None):
     spec.basicsize = (<PyTypeObject*>base).tp_basicsize
     spec.itemsize = 0
     spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE
-    spec.slots = _no_slots
+    # a static (cdef) base: its dealloc and the type's reference, see ad_heap_dealloc
+    if (<PyTypeObject*>base).tp_flags & Py_TPFLAGS_HEAPTYPE:
+        spec.slots = &_no_slots[0]
+    else:
+        spec.slots = &_dealloc_slots[0]
     cls = PyType_FromSpecWithBases(&spec, (base,))
     for key, value in (namespace or {}).items():
         if key not in ("__dict__", "__weakref__", "__module__", "__qualname__"):
