@@ -1334,7 +1334,6 @@ cdef class OpNode(Node):
         gradients (None: a saved value changed in place)."""
         cdef double d[2]
         cdef Py_ssize_t i, k, gs
-        cdef cnp.npy_intp dim
         cdef cnp.ndarray res
         cdef char* gp
         cdef list result
@@ -1361,13 +1360,9 @@ cdef class OpNode(Node):
             return result
         nxt = self._e0
         if op == SC_SELECT:
-            # zeros with g at the selected position
             if nxt is None or (needed is not None and nxt not in needed):
                 return [None]
-            dim = self.sv.n[0]
-            res = cnp.PyArray_ZEROS(1, &dim, cnp.NPY_DOUBLE, 0)
-            (<double*>cnp.PyArray_DATA(res))[self.sv.n[1]] = _f64_of(g)
-            return [res]
+            return [_one_hot(self.sv.n[0], self.sv.n[1], _f64_of(g))]
         # softmax
         res = self._softmax_grad(g)
         if res is None:
@@ -1383,9 +1378,9 @@ cdef class OpNode(Node):
         into a buffer only this backward holds, and no zero vector per select.
         0: a saved value changed in place (nothing was done)."""
         cdef double d[2]
-        cdef Py_ssize_t i, n
+        cdef Py_ssize_t i, n, gs = 0
         cdef int op = self.scalar_op
-        cdef char* gp
+        cdef char* gp = NULL
         cdef PyObject* p
         cdef _NodeTask q
         cdef object res
@@ -1400,6 +1395,9 @@ cdef class OpNode(Node):
             n = 1
         else:
             n = _n_edges(self)
+            if op == SC_STACK:      # g: one float64 per stacked scalar
+                gp = cnp.PyArray_BYTES(<cnp.ndarray>g)
+                gs = cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
         if not retain_graph:
             self._release()
         for i in range(n):
@@ -1410,8 +1408,7 @@ cdef class OpNode(Node):
             if op < SC_STACK:
                 _add_f64(q, _edge_index(self, i), d[i])
             elif op == SC_STACK:
-                gp = cnp.PyArray_BYTES(<cnp.ndarray>g) + i * cnp.PyArray_STRIDE(<cnp.ndarray>g, 0)
-                _add_f64(q, _edge_index(self, i), (<double*>gp)[0])
+                _add_f64(q, _edge_index(self, i), (<double*>(gp + i * gs))[0])
             elif op == SC_SELECT:
                 _add_one_hot(q, _edge_index(self, i), self.sv.n[0], self.sv.n[1], _f64_of(g))
             else:
@@ -2069,7 +2066,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, object a, tuple params):
                 _tuple_set(nexts, i, e)
                 k = (<TensorBase>inputs[i])._output_nr
                 if k != 0:               # (rare: an output k > 0 of a multi-output op)
-                    if n <= 64 and idxs is _ZERO_INDICES[n]:
+                    if idxs is _zero_indices(n):
                         idxs = _filled_tuple(n, 0)      # the shared tuple is not changed
                     _tuple_set(idxs, i, k)
         _set_node_edges(node, _untracked(nexts), _untracked(idxs))
@@ -2943,8 +2940,7 @@ cdef int _add_one_hot(_NodeTask q, int k, Py_ssize_t n, Py_ssize_t pos, double d
     """``_add_grad`` of a select's gradient, the length-``n`` vector that is ``d`` at
     ``pos`` and 0 elsewhere (a first-order backward). Added in place into a short
     vector this backward owns, without making the vector."""
-    cdef cnp.npy_intp dim = n
-    cdef cnp.ndarray cur, v
+    cdef cnp.ndarray cur
     cdef double* c
     cdef Py_ssize_t j
     if k == 0 and q.owned0 and type(q.g0) is ndarray:
@@ -2954,10 +2950,16 @@ cdef int _add_one_hot(_NodeTask q, int k, Py_ssize_t n, Py_ssize_t pos, double d
             for j in range(n):
                 c[j] += d if j == pos else 0.0     # (as the vector's sum: -0.0 + 0.0 is 0.0)
             return 0
-    v = cnp.PyArray_ZEROS(1, &dim, cnp.NPY_DOUBLE, 0)
-    (<double*>cnp.PyArray_DATA(v))[pos] = d
-    _add_grad(q, k, v, True, False)
+    _add_grad(q, k, _one_hot(n, pos, d), True, False)
     return 0
+
+
+cdef cnp.ndarray _one_hot(Py_ssize_t n, Py_ssize_t pos, double d):
+    """A select's gradient: a new length-``n`` float64 vector, ``d`` at ``pos``, else 0."""
+    cdef cnp.npy_intp dim = n
+    cdef cnp.ndarray v = cnp.PyArray_ZEROS(1, &dim, cnp.NPY_DOUBLE, 0)
+    (<double*>cnp.PyArray_DATA(v))[pos] = d
+    return v
 
 
 cdef inline _NodeTask _reach(_Heap* heap, bint counted, dict tasks, Node node, PyObject* p):
