@@ -1,7 +1,8 @@
 /*
  * Vectorisable float64 sin and cos for autodiff._kernels (see _kernels.pyx), and
  * two VJPs as one pass each: tanh's g (1 - y^2) (AD_TANH_BWD) and relu's
- * x <= 0 ? 0 : g (AD_RELU_BWD).
+ * x <= 0 ? 0 : g (AD_RELU_BWD). tanh itself (AD_TANH) on CPUs with AVX-512 and
+ * FMA only: see ad_tanh_v4 below.
  *
  * Method, for |x| <= AD_TRIG_MAX:
  *   j = nearest integer to x * 2/pi, computed by adding and subtracting
@@ -72,7 +73,7 @@
 #define AD_PAR_BLOCK 8192                  /* unit of work shared among threads */
 
 enum { AD_SIN = 0, AD_COS = 1, AD_SIN_BWD = 2, AD_COS_BWD = 3, AD_TANH_BWD = 4,
-       AD_RELU_BWD = 5 };
+       AD_RELU_BWD = 5, AD_TANH = 6 };
 
 /* 2/pi and pi/2 = P1 + P2 + P3 + P4 (P1..P3: 36 significant bits each). */
 static const double ad_2_pi = 0.6366197723675814;
@@ -150,12 +151,110 @@ AD_INLINE double ad_cos1(double x)
     return ad_double((ad_bits(1.0) & m) | (ad_bits(ad_sin_shift(x, 1)) & ~m));
 }
 
+/* -- tanh, for x86-64-v4 (AVX-512 with FMA) only ---------------------------------
+ * NumPy's tanh is already vectorised; this one is faster only where AVX-512 makes
+ * its ~30 operations per element cheap (8.5 vs 14-18 us on 8,192 elements, Zen 4).
+ * Elsewhere ad_tanh_ok() is 0 and autodiff calls NumPy. The fused multiply-adds are
+ * explicit fma() calls (exactly rounded), so the contraction switch does not matter.
+ *
+ * Method (|x| is a; the sign is copied back at the end; 0.55 is where the two
+ * branches' worst errors meet):
+ *   a < 0.55:  tanh a = a + a^3 R(a^2), R of degree 10 (Chebyshev fit to
+ *              (tanh a - a)/a^3 on [0, 0.55^2], relative error 2e-18);
+ *   a >= 0.55: tanh a = 1 - 2/(expm1(2a) + 2), with expm1(y) = 2^n (1 + p) - 1,
+ *              n = floor(y / ln 2) (so no cancellation in 2^n (1 + p) - 1),
+ *              r = y - n ln 2 in [0, ln 2) (ln 2 in two parts, the first with 11
+ *              trailing zero bits: n ln2_hi is exact), p = expm1(r) =
+ *              r + r^2/2 + r^3 Q(r), Q of degree 9 (fit on [-0.01, 0.71], relative
+ *              error 8e-18). y is capped at 40 (tanh rounds to 1 from a = 19.1).
+ * Both branches are computed and one is picked with a bit mask (no branch: the
+ * loop vectorises). Measured against 120-bit mpmath on 4e4 points: at most 1.42
+ * ulp (for a in 0.55-0.7, from the division), 0.66 ulp elsewhere; NumPy's: 1.16.
+ * Signed zeros, subnormals (tanh a = a), +-inf (+-1) and nan (itself) are exact.
+ * (The fits: mpmath.chebyfit at 200 bits; the coefficients rounded to double.) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define AD_HAVE_TANH_V4 1
+
+static const double ad_tanh_r[11] = {
+    -0.3333333333333333, 0.13333333333332714, -0.053968253967434016,
+    0.021869488493666944, -0.008863234397814355, 0.003592110378689024,
+    -0.001455661830100716, 0.0005889360520074057, -0.0002346347410887237,
+    8.511313685577672e-05, -2.060276537636634e-05};
+static const double ad_expm1_q[10] = {
+    0.16666666666666669, 0.0416666666666679, 0.008333333333229121,
+    0.0013888888911627723, 0.00019841267552461197, 2.4801714420170204e-05,
+    2.755311606029859e-06, 2.7641956565181165e-07, 2.403924566701106e-08,
+    2.7397082272876227e-09};
+static const double ad_inv_ln2 = 1.4426950408889634;
+static const double ad_ln2_hi = 6.93147180369123816490e-01;   /* 0x1.62e42feep-1 */
+static const double ad_ln2_lo = 1.90821492927058770002e-10;
+
+__attribute__((target("arch=x86-64-v4"))) static inline double ad_tanh1(double x)
+{
+    uint64_t abits = ad_bits(x) & 0x7fffffffffffffffULL;
+    double a = ad_double(abits);
+    /* masks from integer compares of the bits (a >= 0): all ones where true */
+    uint64_t finite_y = (uint64_t)0 - ((abits - ad_bits(20.0)) >> 63);         /* a < 20 */
+    uint64_t small = (uint64_t)0 - ((abits - ad_bits(0.55)) >> 63);            /* a < 0.55 */
+    uint64_t is_nan = (uint64_t)0 - ((0x7ff0000000000000ULL - abits) >> 63);
+
+    /* a >= 0.55 */
+    double y = ad_double((ad_bits(2.0 * a) & finite_y) | (ad_bits(40.0) & ~finite_y));
+    double t = fma(y, ad_inv_ln2, -0.5) + ad_shifter;   /* n = floor(y / ln 2) in its low bits */
+    double n = t - ad_shifter;
+    double r = fma(-n, ad_ln2_lo, fma(-n, ad_ln2_hi, y));
+    double q = ad_expm1_q[9];
+    q = fma(q, r, ad_expm1_q[8]); q = fma(q, r, ad_expm1_q[7]); q = fma(q, r, ad_expm1_q[6]);
+    q = fma(q, r, ad_expm1_q[5]); q = fma(q, r, ad_expm1_q[4]); q = fma(q, r, ad_expm1_q[3]);
+    q = fma(q, r, ad_expm1_q[2]); q = fma(q, r, ad_expm1_q[1]); q = fma(q, r, ad_expm1_q[0]);
+    double z = r * r;
+    double p = r + fma(z * r, q, 0.5 * z);              /* expm1(r) */
+    double s = ad_double((ad_bits(t) + 1023) << 52);    /* 2^n */
+    double big = 1.0 - 2.0 / (fma(s, p, s - 1.0) + 2.0);
+
+    /* a < 0.55 */
+    double a2 = a * a;
+    double w = ad_tanh_r[10];
+    w = fma(w, a2, ad_tanh_r[9]); w = fma(w, a2, ad_tanh_r[8]); w = fma(w, a2, ad_tanh_r[7]);
+    w = fma(w, a2, ad_tanh_r[6]); w = fma(w, a2, ad_tanh_r[5]); w = fma(w, a2, ad_tanh_r[4]);
+    w = fma(w, a2, ad_tanh_r[3]); w = fma(w, a2, ad_tanh_r[2]); w = fma(w, a2, ad_tanh_r[1]);
+    w = fma(w, a2, ad_tanh_r[0]);
+    double little = fma(a * a2, w, a);
+
+    uint64_t th = (ad_bits(little) & small) | (ad_bits(big) & ~small);
+    th |= ad_bits(x) & 0x8000000000000000ULL;
+    return ad_double((th & ~is_nan) | (ad_bits(x) & is_nan));
+}
+
+__attribute__((target("arch=x86-64-v4"))) static void ad_tanh_v4(
+    const double *AD_RESTRICT x, double *AD_RESTRICT out, ptrdiff_t n)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = ad_tanh1(x[i]);
+}
+
+/* 1 if this CPU runs ad_tanh_v4 */
+static int ad_tanh_ok(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("x86-64-v4") != 0;
+}
+#else
+static int ad_tanh_ok(void) { return 0; }
+#endif
+
 /* One thread's share: n elements, in blocks; the libm fix-up runs per block. */
 AD_CLONES static void ad_trig_serial(int kind, const double *AD_RESTRICT x,
                                      const double *AD_RESTRICT g,
                                      double *AD_RESTRICT out, ptrdiff_t n)
 {
     ptrdiff_t start, i;
+#ifdef AD_HAVE_TANH_V4
+    if (kind == AD_TANH) {      /* callers check ad_tanh_ok() first */
+        ad_tanh_v4(x, out, n);
+        return;
+    }
+#endif
     for (start = 0; start < n; start += AD_TRIG_BLOCK) {
         ptrdiff_t end = n - start < AD_TRIG_BLOCK ? n : start + AD_TRIG_BLOCK;
         if (kind == AD_TANH_BWD) {

@@ -29,7 +29,7 @@ cdef extern from *:
     const char* AD_SOURCE_HASH
 
 cdef extern from "_ad_trig.h" nogil:
-    int AD_SIN, AD_COS, AD_SIN_BWD, AD_COS_BWD, AD_TANH_BWD, AD_RELU_BWD
+    int AD_SIN, AD_COS, AD_SIN_BWD, AD_COS_BWD, AD_TANH_BWD, AD_RELU_BWD, AD_TANH
     double AD_TRIG_MAX
     int AD_PAR_MIN
     const char* AD_CLONES_NAME
@@ -38,6 +38,7 @@ cdef extern from "_ad_trig.h" nogil:
     int ad_openmp()
     int ad_default_threads()
     int ad_init()
+    int ad_tanh_ok()
     int ad_forked
 
 if ad_init() != 0:
@@ -47,6 +48,8 @@ OPENMP = bool(ad_openmp())
 MAX_ARG = AD_TRIG_MAX
 PARALLEL_MIN = AD_PAR_MIN
 CLONES = AD_CLONES_NAME.decode("ascii")
+# tanh is compiled for x86-64-v4 (AVX-512 + FMA) only, where it beats NumPy's
+TANH_FAST = bool(ad_tanh_ok())
 
 # Small arrays go to NumPy: its ufunc is as fast there and gives libm's bits.
 cdef Py_ssize_t _min_size = 16
@@ -132,6 +135,14 @@ def sin(x):
 def cos(x):
     """cos(x), elementwise."""
     return _run(AD_COS, None, x)
+
+
+def tanh(x):
+    """tanh(x), elementwise (within 1.5 ulp). Only where TANH_FAST is True."""
+    if not TANH_FAST:
+        raise RuntimeError("autodiff._kernels.tanh: this CPU or build has no fast tanh "
+                           "(TANH_FAST is False); use numpy.tanh")
+    return _run(AD_TANH, None, x)
 
 
 def sin_backward(g, x):

@@ -1,9 +1,10 @@
 """Compiled kernels where they pay, NumPy everywhere else.
 
-``sin``/``cos`` and the fused VJPs ``sin_backward`` (g * cos x), ``cos_backward``
-(-g * sin x), ``tanh_backward`` (g * (1 - y**2), from tanh's output y) and
-``relu_backward`` (0 where x <= 0, else g) use ``autodiff._kernels`` (vectorised,
-multi-threaded, sin/cos <= 2 ulp from libm) for large contiguous float64 ndarrays.
+``sin``/``cos``, ``tanh`` (on CPUs with AVX-512 only) and the fused VJPs
+``sin_backward`` (g * cos x), ``cos_backward`` (-g * sin x), ``tanh_backward``
+(g * (1 - y**2), from tanh's output y) and ``relu_backward`` (0 where x <= 0, else
+g) use ``autodiff._kernels`` (vectorised, multi-threaded; sin/cos <= 2 ulp from
+libm, tanh <= 1.5 ulp) for large contiguous float64 ndarrays.
 ``all_finite``, the cross-entropy row helpers and the row max/sum steps of softmax
 and log-softmax (``rows_*``) are C loops that replace several NumPy calls on the
 small arrays of a training step. Anything else -- small arrays, other dtypes,
@@ -73,6 +74,13 @@ def sin(x):
 
 def cos(x):
     return _k.cos(x) if _usable(x) else np.cos(x)
+
+
+_TANH_FAST = _k.TANH_FAST    # AVX-512 CPUs: the compiled tanh is faster than NumPy's
+
+
+def tanh(x):
+    return _k.tanh(x) if _TANH_FAST and _usable(x) else np.tanh(x)
 
 
 # The *_backward functions are the ops' VJP rules themselves (ops/elementwise.py):

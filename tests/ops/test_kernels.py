@@ -494,3 +494,81 @@ def test_large_tanh_first_and_second_derivatives_through_the_kernel():
     (g,) = ad.autograd.grad(ad.tanh(x).sum(), x, create_graph=True)
     (gg,) = ad.autograd.grad(g.sum(), x)
     np.testing.assert_allclose(gg.numpy(), -2 * t * (1 - t * t), rtol=1e-12, atol=1e-15)
+
+
+# -- tanh: compiled for x86-64-v4 (AVX-512 + FMA) only; NumPy's elsewhere ------------
+
+def tanh_reference(x):
+    """tanh in extended precision (x86's 80-bit long double: 11 more bits than float64),
+    rounded to float64 only at the end."""
+    assert np.finfo(np.longdouble).nmant >= 63, "need an extended long double for the reference"
+    return np.tanh(np.asarray(x, dtype=np.longdouble))
+
+
+def tanh_ulp(got, ref):
+    """|got - ref| in units of got's last place (ref in long double)."""
+    return float(np.max(np.abs(got.astype(np.longdouble) - ref) / np.spacing(np.abs(got))))
+
+
+TANH_RANGES = {"tiny": (1e-300, 1e-8), "[1e-8, 0.55]": (1e-8, 0.55),
+               "the branch change [0.5, 0.7]": (0.5, 0.7), "[0.7, 5]": (0.7, 5.0),
+               "[5, 25]": (5.0, 25.0)}
+
+
+@pytest.mark.parametrize("name", list(TANH_RANGES))
+def test_tanh_within_1_5_ulp(name):
+    lo, hi = TANH_RANGES[name]
+    rng = np.random.default_rng(RNG_SEED)
+    a = np.exp(rng.uniform(np.log(lo), np.log(hi), 20_000)) if name == "tiny" else \
+        rng.uniform(lo, hi, 20_000)
+    x = a * rng.choice([-1.0, 1.0], a.size)
+    if not K.TANH_FAST:
+        with pytest.raises(RuntimeError, match="TANH_FAST"):
+            K.tanh(x)
+        assert np.array_equal(_fast.tanh(x), np.tanh(x))
+        return
+    assert tanh_ulp(K.tanh(x), tanh_reference(x)) <= 1.5
+
+
+def test_tanh_special_values_exact():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 2.2e-308, -1e-310,
+                  19.1, -19.1, 20.0, -20.0, 1e300, -1e300] * 2)   # twice: a vector's worth
+    want = np.tanh(x)
+    got = K.tanh(x) if K.TANH_FAST else _fast.tanh(x)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_tanh_is_the_kernel_on_big_float64_and_numpy_otherwise():
+    x = np.random.default_rng(RNG_SEED).uniform(-3, 3, 20_000)
+    if K.TANH_FAST:
+        # the two differ somewhere, so equality below says which one computed
+        assert not np.array_equal(K.tanh(x), np.tanh(x))
+        assert np.array_equal(_fast.tanh(x), K.tanh(x))
+        assert np.array_equal(ad.tanh(ad.tensor(x)).numpy(), K.tanh(x))
+    else:
+        assert np.array_equal(ad.tanh(ad.tensor(x)).numpy(), np.tanh(x))
+    for arg in (x[::2], x.astype(np.float32), x[:K.MIN_SIZE - 1], np.float64(x[0]),
+                x.astype(">f8")):
+        got, want = _fast.tanh(arg), np.tanh(arg)
+        assert type(got) is type(want) and np.asarray(got).dtype == np.asarray(want).dtype
+        assert np.array_equal(got, want)
+
+
+def test_tanh_identical_on_1_and_2_threads_and_keeps_memory_order(threads):
+    rng = np.random.default_rng(RNG_SEED)
+    x = rng.uniform(-20, 20, 3 * K.PARALLEL_MIN + 12345)
+    x[::977] = np.nan
+    if not K.TANH_FAST:
+        with pytest.raises(RuntimeError, match="TANH_FAST"):
+            K.tanh(x)
+        return
+    results = []
+    for nt in (1, 2):
+        K.set_num_threads(nt)
+        results.append(K.tanh(x))
+    assert np.array_equal(results[0], results[1], equal_nan=True)
+    f = np.asfortranarray(x[:1200].reshape(30, 40))
+    out = K.tanh(f)
+    assert out.flags.f_contiguous and not out.flags.c_contiguous
+    assert np.array_equal(out, results[0][:1200].reshape(30, 40), equal_nan=True)
