@@ -139,6 +139,7 @@ class OpSpec:
     name: str
     node_cls: type[OpNode]
     forward: Callable[..., Any]
+    forward_direct: Callable[..., Any] | None
     n_inputs: int
     vjp_rules: tuple[Callable[..., Any] | None, ...]
     vjp_plans: tuple[tuple[tuple[int, int], ...], ...]
@@ -155,7 +156,8 @@ class OpSpec:
     view_of: int
     module_func: Callable[..., Any] | None
     node_variant: Any
-    node_classes: dict[str, type[OpNode]] | None
+    variant_by_ndim: bool
+    node_classes: dict[str | int, type[OpNode] | None] | None
     scalar_op: int
 
 @disjoint_base

@@ -983,6 +983,9 @@ cdef class OpSpec:
     cdef public str name
     cdef public object node_cls
     cdef public object forward
+    cdef public object forward_direct  # None, or a C-level callable equal to forward on
+                                       # the inputs alone (np.add ...): called without
+                                       # forward's Python frame when there are no params
     cdef public int n_inputs           # -1: one variadic sequence of inputs
     cdef public tuple vjp_rules        # per input: callable or None (no gradient)
     cdef public tuple vjp_plans        # per input: tuple of (kind, index) argument sources
@@ -999,6 +1002,8 @@ cdef class OpSpec:
     cdef public int view_of            # -1, or index of the input the output is a view of
     cdef public object module_func
     cdef public object node_variant    # None, or (raw inputs, params) -> node class name or None
+    cdef public bint variant_by_ndim   # node_variant depends only on the inputs' ndims:
+                                       # cached per ndims for ndarray inputs
     cdef public dict node_classes      # node class name -> class, made on first use
     cdef public int scalar_op          # SC_* code of its float64-scalar kernel, 0: none
 
@@ -2379,6 +2384,13 @@ cdef object _dispatch_generic(OpSpec spec, tuple inputs, tuple params):
     try:
         if spec.n_inputs < 0:
             out = spec.forward(raw, *params)
+        elif spec.forward_direct is not None and len(params) == 0:
+            if n == 2:
+                out = spec.forward_direct(raw[0], raw[1])
+            elif n == 1:
+                out = spec.forward_direct(raw[0])
+            else:
+                out = spec.forward_direct(*raw)
         else:
             out = spec.forward(*raw, *params)
     except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
@@ -2487,11 +2499,36 @@ cdef inline object _dtype_of(object a, object r):
     return None
 
 
+cdef object _MISSING = object()     # a dict lookup's "no entry" (None is a value)
+
+
 cdef object _variant_class(OpSpec spec, list raw, tuple params):
     """The node class named by the op's node_variant (None: its default class).
 
     PyTorch names some nodes by how the op was called (SumBackward1 for a sum over dims).
+    An op whose names depend only on its inputs' ndims (matmul: MmBackward0, MvBackward0
+    ...) has the class cached per ndims, skipping the Python call for ndarray inputs.
     """
+    cdef Py_ssize_t i, key = 0
+    cdef bint cacheable = spec.variant_by_ndim and len(raw) <= 4
+    if cacheable:
+        for i in range(len(raw)):
+            if type(raw[i]) is not ndarray:
+                cacheable = False
+                break
+            key = key * 64 + cnp.PyArray_NDIM(<cnp.ndarray>raw[i])
+        if cacheable:
+            key = -1 - key          # negative: apart from the classes' names
+            cls = spec.node_classes.get(key, _MISSING)
+            if cls is not _MISSING:
+                return cls
+    cls = _named_variant_class(spec, raw, params)
+    if cacheable:
+        spec.node_classes[key] = cls
+    return cls
+
+
+cdef object _named_variant_class(OpSpec spec, list raw, tuple params):
     name = spec.node_variant(raw, params)
     if name is None:
         return None

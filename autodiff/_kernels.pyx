@@ -71,6 +71,11 @@ def set_num_threads(int n):
     _nthreads = n if OPENMP else 1
 
 
+cdef inline bint _usable(object x):
+    return (type(x) is cnp.ndarray and cnp.PyArray_SIZE(<cnp.ndarray>x) >= _min_size
+            and _ok(x))
+
+
 cdef inline bint _ok(object a):
     if type(a) is not cnp.ndarray:
         return False
@@ -84,8 +89,7 @@ cdef inline bint _ok(object a):
 
 def usable(x):
     """True if x is a float64 ndarray (not a subclass) the kernels take and worth it."""
-    return (type(x) is cnp.ndarray and cnp.PyArray_SIZE(<cnp.ndarray>x) >= _min_size
-            and _ok(x))
+    return _usable(x)
 
 
 cdef bint _same_layout(cnp.ndarray g, cnp.ndarray x):
@@ -143,6 +147,24 @@ def tanh(x):
         raise RuntimeError("autodiff._kernels.tanh: this CPU or build has no fast tanh "
                            "(TANH_FAST is False); use numpy.tanh")
     return _run(AD_TANH, None, x)
+
+
+# What ops' forwards call: the kernel where usable(x), else NumPy (anything: small or
+# strided arrays, other dtypes, scalars, Tensors). Compiled, so an op can call one
+# without a Python frame (OpSpec.forward_direct).
+def sin_any(x):
+    """sin(x): the kernel for usable(x), else numpy.sin(x)."""
+    return _run(AD_SIN, None, x) if _usable(x) else np.sin(x)
+
+
+def cos_any(x):
+    """cos(x): the kernel for usable(x), else numpy.cos(x)."""
+    return _run(AD_COS, None, x) if _usable(x) else np.cos(x)
+
+
+def tanh_any(x):
+    """tanh(x): the kernel for usable(x) where TANH_FAST, else numpy.tanh(x)."""
+    return _run(AD_TANH, None, x) if TANH_FAST and _usable(x) else np.tanh(x)
 
 
 def sin_backward(g, x):

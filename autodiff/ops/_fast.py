@@ -68,19 +68,10 @@ rows_divide_by_sum = _k.rows_divide_by_sum            # e /= row sums, in place
 rows_log_softmax_finish = _k.rows_log_softmax_finish  # z -= log(row sums of e), in place
 
 
-def sin(x):
-    return _k.sin(x) if _usable(x) else np.sin(x)
-
-
-def cos(x):
-    return _k.cos(x) if _usable(x) else np.cos(x)
-
-
-_TANH_FAST = _k.TANH_FAST    # AVX-512 CPUs: the compiled tanh is faster than NumPy's
-
-
-def tanh(x):
-    return _k.tanh(x) if _TANH_FAST and _usable(x) else np.tanh(x)
+# the forwards: compiled, the kernel where it takes x, else NumPy's
+sin = _k.sin_any
+cos = _k.cos_any
+tanh = _k.tanh_any      # the kernel only on x86-64-v4 CPUs (_k.TANH_FAST)
 
 
 # The *_backward functions are the ops' VJP rules themselves (ops/elementwise.py):

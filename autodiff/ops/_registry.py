@@ -126,7 +126,9 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
           outputs: int = 0, diff_outputs: tuple[bool, ...] | None = None,
           batch_ok: bool = False, view: bool = False,
           differentiable: bool = True,
-          node_names: Callable[..., str | None] | None = None) -> Callable[[Callable], Callable]:
+          node_names: Callable[..., str | None] | None = None,
+          node_names_by_ndim: bool = False,
+          forward_direct: Callable | None = None) -> Callable[[Callable], Callable]:
     """Declare an op from its forward (the decorated function) and its rules.
 
     ``vjp`` maps each differentiable input to its rule (None: no gradient).
@@ -138,6 +140,10 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
     g/tangents. ``view``: the output is a view of the first input.
     ``node_names(raw_inputs, params)`` may name the node after how the op was called
     (PyTorch's ``SumBackward1`` for a sum over dims); None keeps ``node_name``.
+    ``node_names_by_ndim``: those names depend only on the inputs' ndims (the engine
+    caches them). ``forward_direct``: a C-level callable (``operator.add``, a NumPy
+    ufunc) that computes what the forward does from the inputs alone; the engine
+    calls it when there are no parameters, without the forward's Python frame.
     """
     vjp = dict(vjp or {})
 
@@ -156,6 +162,7 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         spec.name = op
         spec.node_cls = _core.make_node_class(node_name or f"{_camel(op)}Backward0", _core.OpNode)
         spec.forward = fn
+        spec.forward_direct = forward_direct
         spec.n_inputs = -1 if variadic else n_in
         rules = [vjp.get(a) for a in input_names]
         spec.vjp_rules = tuple(rules)
@@ -188,6 +195,7 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         wrapper = _make_wrapper(op, fn, input_names, params, variadic, spec)
         spec.module_func = wrapper
         spec.node_variant = node_names      # the engine makes and caches the classes
+        spec.variant_by_ndim = node_names_by_ndim
         spec.node_classes = {}
         if op in OPS:
             raise TypeError(f"op {op!r} is declared twice")

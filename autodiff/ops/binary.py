@@ -1,28 +1,34 @@
 """Elementwise binary arithmetic. Broadcasting is undone by the engine, not here."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ._registry import ELEMENTWISE, ZERO, defop, pass_grad
 
 
-@defop(vjp={"x": pass_grad, "y": pass_grad}, jvp=ELEMENTWISE, batch_ok=True)
+# forward_direct: the same forward, called by the engine without a Python frame
+@defop(vjp={"x": pass_grad, "y": pass_grad}, jvp=ELEMENTWISE, batch_ok=True,
+       forward_direct=operator.add)
 def add(x, y):
     return x + y  # operators: NumPy scalars take a fast path that ufunc calls do not
 
 
-@defop(vjp={"x": pass_grad, "y": lambda g: -g}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": pass_grad, "y": lambda g: -g}, jvp=ELEMENTWISE, batch_ok=True,
+       forward_direct=operator.sub)
 def sub(x, y):
     return x - y
 
 
-@defop(vjp={"x": lambda g, y: g * y, "y": lambda g, x: g * x}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": lambda g, y: g * y, "y": lambda g, x: g * x}, jvp=ELEMENTWISE, batch_ok=True,
+       forward_direct=operator.mul)
 def mul(x, y):
     return x * y
 
 
 @defop(vjp={"x": lambda g, y: g / y, "y": lambda g, out, y: -g * out / y},
-       jvp=ELEMENTWISE, batch_ok=True)
+       jvp=ELEMENTWISE, batch_ok=True, forward_direct=operator.truediv)
 def div(x, y):
     return x / y
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -10,34 +11,36 @@ from . import _fast
 from ._registry import ELEMENTWISE, ZERO, defop
 
 
-@defop(vjp={"x": lambda g: -g}, jvp=ELEMENTWISE, batch_ok=True)
+# forward_direct: the same forward, called by the engine without a Python frame
+@defop(vjp={"x": lambda g: -g}, jvp=ELEMENTWISE, batch_ok=True, forward_direct=operator.neg)
 def neg(x):
     return -x
 
 
-@defop(vjp={"x": lambda g, out: g * out}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": lambda g, out: g * out}, jvp=ELEMENTWISE, batch_ok=True, forward_direct=np.exp)
 def exp(x):
     return np.exp(x)
 
 
-@defop(vjp={"x": lambda g, x: g / x}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": lambda g, x: g / x}, jvp=ELEMENTWISE, batch_ok=True, forward_direct=np.log)
 def log(x):
     return np.log(x)
 
 
 # _fast: compiled kernels for large float64 arrays, else np.sin/np.cos (and on Tensors,
 # under create_graph=True, those dispatch to these ops: higher derivatives work)
-@defop(vjp={"x": _fast.sin_backward}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": _fast.sin_backward}, jvp=ELEMENTWISE, batch_ok=True, forward_direct=_fast.sin)
 def sin(x):
     return _fast.sin(x)
 
 
-@defop(vjp={"x": _fast.cos_backward}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": _fast.cos_backward}, jvp=ELEMENTWISE, batch_ok=True, forward_direct=_fast.cos)
 def cos(x):
     return _fast.cos(x)
 
 
-@defop(vjp={"x": _fast.tanh_backward}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": _fast.tanh_backward}, jvp=ELEMENTWISE, batch_ok=True,
+       forward_direct=_fast.tanh)
 def tanh(x):
     return _fast.tanh(x)
 

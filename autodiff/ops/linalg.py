@@ -46,7 +46,8 @@ def _matmul_node_name(raw, params):
 
 
 @defop(vjp={"x": _matmul_grad_x, "y": _matmul_grad_y}, jvp=MULTILINEAR, batch_ok=True,
-       node_name="MmBackward0", node_names=_matmul_node_name)
+       node_name="MmBackward0", node_names=_matmul_node_name, node_names_by_ndim=True,
+       forward_direct=np.matmul)
 def matmul(x, y):
     return np.matmul(x, y)
 
