@@ -1835,6 +1835,10 @@ cdef object _as_grad_tensor(object g):
 # ---------------------------------------------------------------------------
 
 cdef inline bint _is_float(object arr):
+    cdef char kind
+    if type(arr) is ndarray:
+        kind = (<cnp.ndarray>arr).descr.kind
+        return kind == b'f' or kind == b'c'
     return arr.dtype.kind == 'f' or arr.dtype.kind == 'c'
 
 
@@ -2416,7 +2420,9 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
                            bint record, bint any_tangent):
     out = _as_data(out)
     cdef TensorBase result = new_tensor(out)
-    cdef bint is_float = out.dtype.kind == 'f' or out.dtype.kind == 'c'
+    cdef bint is_float = _is_float(out)
+    cdef _OpState st
+    cdef long v
     if spec.view_of >= 0:
         a = inputs[spec.view_of]
         if isinstance(a, TensorBase):
@@ -2428,8 +2434,10 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
         result._requires_grad = True
         if spec.save_out:
             # a saved output changed in place must not give a silently wrong gradient
-            node._state().saved_out_vcs = (_t_vc(result),)
-            node._state().saved_out_versions = (result._vc.value,)
+            st = node._state()
+            st.saved_out_vcs = (_t_vc(result),)
+            v = result._vc.value        # 0 but for a view's shared counter
+            st.saved_out_versions = _INDEX_0 if v == 0 else (v,)
     if any_tangent and is_float:
         tangent = compute_jvp(spec, inputs, raw, params, out)
         if tangent is not None:
@@ -2495,6 +2503,8 @@ cdef inline object _shape_of(object a, object r):
 
 cdef inline object _dtype_of(object a, object r):
     if isinstance(a, TensorBase):
+        if type(r) is ndarray:
+            return (<cnp.ndarray>r).descr        # r.dtype without the getattr
         return r.dtype
     return None
 
