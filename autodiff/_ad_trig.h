@@ -73,7 +73,9 @@
 #define AD_PAR_BLOCK 8192                  /* unit of work shared among threads */
 
 enum { AD_SIN = 0, AD_COS = 1, AD_SIN_BWD = 2, AD_COS_BWD = 3, AD_TANH_BWD = 4,
-       AD_RELU_BWD = 5, AD_TANH = 6 };
+       AD_RELU_BWD = 5, AD_TANH = 6,
+       /* the two VJPs written into the gradient's own buffer: g is NULL, out holds g */
+       AD_TANH_BWD_INTO = 7, AD_RELU_BWD_INTO = 8 };
 
 /* 2/pi and pi/2 = P1 + P2 + P3 + P4 (P1..P3: 36 significant bits each). */
 static const double ad_2_pi = 0.6366197723675814;
@@ -266,6 +268,14 @@ AD_CLONES static void ad_trig_serial(int kind, const double *AD_RESTRICT x,
         if (kind == AD_RELU_BWD) {
             /* PyTorch's threshold_backward: 0 where x <= 0, else g (also for x nan) */
             for (i = start; i < end; i++) out[i] = x[i] <= 0.0 ? 0.0 : g[i];
+            continue;
+        }
+        if (kind == AD_TANH_BWD_INTO) {
+            for (i = start; i < end; i++) out[i] = out[i] * (1.0 - x[i] * x[i]);
+            continue;
+        }
+        if (kind == AD_RELU_BWD_INTO) {
+            for (i = start; i < end; i++) out[i] = x[i] <= 0.0 ? 0.0 : out[i];
             continue;
         }
         switch (kind) {

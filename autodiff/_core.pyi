@@ -144,6 +144,7 @@ class OpSpec:
     vjp_rules: tuple[Callable[..., Any] | None, ...]
     vjp_plans: tuple[tuple[tuple[int, int], ...], ...]
     vjp_pass: tuple[bool, ...] | None
+    vjp_into: Callable[..., Any] | None
     needed_by: tuple[tuple[int, ...], ...]
     save_out: bool
     differentiable: bool

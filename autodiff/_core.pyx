@@ -990,6 +990,8 @@ cdef class OpSpec:
     cdef public tuple vjp_rules        # per input: callable or None (no gradient)
     cdef public tuple vjp_plans        # per input: tuple of (kind, index) argument sources
     cdef public tuple vjp_pass         # per input: its rule hands g on unchanged (no call)
+    cdef public object vjp_into        # None, or (one-input ops) the rule's twin that may
+                                       # write into g: for buffers only the engine holds
     cdef public tuple needed_by        # per input: indices of the rules that read it
     cdef public bint save_out
     cdef public bint differentiable
@@ -1561,6 +1563,25 @@ cdef class OpNode(Node):
                     gi = (<TensorBase>gi)._data
                 gi = fit_gradient(gi, st.in_shapes[i], st.in_dtypes[i], batch_ndim)
             result[i] = gi
+        return result
+
+    cdef list _apply_into(self, object g, object needed):
+        """``_apply`` of a one-input op with ``spec.vjp_into``, on a first-order
+        gradient ``g`` that the caller owns (the rule may write into it)."""
+        cdef OpSpec spec = self.spec
+        cdef list result = [None]
+        nxt = _edge(self, 0)
+        if nxt is None or (needed is not None and nxt not in needed):
+            return result
+        if self.scalar_op != 0:
+            self._materialize()
+        gi = spec.vjp_into(*self.resolve(spec.vjp_plans[0], g, 0, False))
+        if gi is not None:
+            if isinstance(gi, TensorBase):
+                gi = (<TensorBase>gi)._data
+            st = <_OpState>self._x
+            gi = fit_gradient(gi, st.in_shapes[0], st.in_dtypes[0], 0)
+        result[0] = gi
         return result
 
 
@@ -3534,7 +3555,15 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                 # a differentiated tensor's own node runs only if it leads to another
                 # input: its saved values must survive (PyTorch does not run it either)
                 continue
-            out_grads = node._apply(grads, tensor_path, batch_ndim, needed)
+            if (owned[0] and not tensor_path and batch_ndim == 0 and isinstance(node, OpNode)
+                    and (<OpNode>node).spec.vjp_into is not None and node.num_outputs == 1
+                    and not _has_hooks(node) and (capture is None or node not in capture)):
+                # a gradient only this backward holds: the rule may write into it,
+                # and the buffer goes on as the result (owned downstream)
+                out_grads = (<OpNode>node)._apply_into(grads[0], needed)
+                grads[0] = None
+            else:
+                out_grads = node._apply(grads, tensor_path, batch_ndim, needed)
             if flags.anomaly:
                 _check_anomaly(node, out_grads)
             if not retain_graph:

@@ -30,6 +30,7 @@ cdef extern from *:
 
 cdef extern from "_ad_trig.h" nogil:
     int AD_SIN, AD_COS, AD_SIN_BWD, AD_COS_BWD, AD_TANH_BWD, AD_RELU_BWD, AD_TANH
+    int AD_TANH_BWD_INTO, AD_RELU_BWD_INTO
     double AD_TRIG_MAX
     int AD_PAR_MIN
     const char* AD_CLONES_NAME
@@ -109,6 +110,12 @@ def usable_pair(g, x):
     return usable(x) and _ok(g) and _same_layout(<cnp.ndarray>g, <cnp.ndarray>x)
 
 
+def usable_into(g, x):
+    """usable_pair(g, x), g writeable and not x's memory: the *_into VJPs take them."""
+    return (usable_pair(g, x) and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g)
+            and cnp.PyArray_DATA(<cnp.ndarray>g) != cnp.PyArray_DATA(<cnp.ndarray>x))
+
+
 cdef object _run(int kind, object g, object x):
     if not _ok(x) or (g is not None and not _ok(g)):
         raise TypeError("autodiff._kernels: need aligned native float64 ndarrays "
@@ -185,6 +192,37 @@ def tanh_backward(g, y):
 def relu_backward(g, x):
     """0 where x <= 0, else g (relu's vector-Jacobian product, as PyTorch's), in one pass."""
     return _run(AD_RELU_BWD, g, x)
+
+
+cdef object _run_into(int kind, object g, object x):
+    """The VJP ``kind`` written into g's own buffer (g returned): for a gradient that
+    nobody but the caller holds."""
+    if not (_ok(x) and _ok(g)):
+        raise TypeError("autodiff._kernels: need aligned native float64 ndarrays "
+                        "that are C- or F-contiguous")
+    if not _same_layout(<cnp.ndarray>g, <cnp.ndarray>x):
+        raise ValueError("autodiff._kernels: g and x differ in shape or memory layout")
+    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g):
+        raise ValueError("autodiff._kernels: g is read-only")
+    cdef const double* xp = <const double*>cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef double* gp = <double*>cnp.PyArray_DATA(<cnp.ndarray>g)
+    if <const double*>gp == xp:
+        raise ValueError("autodiff._kernels: g and x share their memory")
+    cdef ptrdiff_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef int nt = _nthreads
+    with nogil:
+        ad_trig(kind, xp, NULL, gp, n, nt)
+    return g
+
+
+def tanh_backward_into(g, y):
+    """tanh_backward(g, y) written into g (returned): same bits, no new array."""
+    return _run_into(AD_TANH_BWD_INTO, g, y)
+
+
+def relu_backward_into(g, x):
+    """relu_backward(g, x) written into g (returned): same bits, no new array."""
+    return _run_into(AD_RELU_BWD_INTO, g, x)
 
 
 # -- cross-entropy over rows of class scores (autodiff.ops.nn) -----------------------

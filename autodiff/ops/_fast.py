@@ -98,3 +98,22 @@ def relu_backward(g, x):
     if _usable_pair(g, x):
         return _k.relu_backward(g, x)
     return np.where(x <= 0, 0.0, g)
+
+
+# The same two VJPs written into g: the engine calls these (OpSpec.vjp_into) with a
+# gradient buffer that only it holds, which then goes on as the result.
+_usable_into = _k.usable_into
+
+
+def tanh_backward_into(g, out):
+    """tanh_backward(g, out), into g where the kernel takes it."""
+    if _usable_into(g, out):
+        return _k.tanh_backward_into(g, out)
+    return tanh_backward(g, out)
+
+
+def relu_backward_into(g, x):
+    """relu_backward(g, x), into g where the kernel takes it."""
+    if _usable_into(g, x):
+        return _k.relu_backward_into(g, x)
+    return relu_backward(g, x)

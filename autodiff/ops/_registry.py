@@ -128,7 +128,8 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
           differentiable: bool = True,
           node_names: Callable[..., str | None] | None = None,
           node_names_by_ndim: bool = False,
-          forward_direct: Callable | None = None) -> Callable[[Callable], Callable]:
+          forward_direct: Callable | None = None,
+          vjp_into: Callable | None = None) -> Callable[[Callable], Callable]:
     """Declare an op from its forward (the decorated function) and its rules.
 
     ``vjp`` maps each differentiable input to its rule (None: no gradient).
@@ -144,6 +145,9 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
     caches them). ``forward_direct``: a C-level callable (``operator.add``, a NumPy
     ufunc) that computes what the forward does from the inputs alone; the engine
     calls it when there are no parameters, without the forward's Python frame.
+    ``vjp_into`` (one-input ops): the VJP rule's twin that may write its result into
+    ``g``, with the same parameters; the engine calls it on first-order gradients
+    that only it holds (no hook, retain_grad or autograd.grad capture sees them).
     """
     vjp = dict(vjp or {})
 
@@ -163,6 +167,12 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         spec.node_cls = _core.make_node_class(node_name or f"{_camel(op)}Backward0", _core.OpNode)
         spec.forward = fn
         spec.forward_direct = forward_direct
+        if vjp_into is not None and (n_in != 1 or variadic or outputs or (
+                list(inspect.signature(vjp_into).parameters)
+                != list(inspect.signature(vjp[input_names[0]]).parameters))):
+            raise TypeError(f"op {op!r}: vjp_into is for ops of one input and one output, "
+                            "with the parameters of the input's VJP rule")
+        spec.vjp_into = vjp_into
         spec.n_inputs = -1 if variadic else n_in
         rules = [vjp.get(a) for a in input_names]
         spec.vjp_rules = tuple(rules)

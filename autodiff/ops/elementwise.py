@@ -40,7 +40,7 @@ def cos(x):
 
 
 @defop(vjp={"x": _fast.tanh_backward}, jvp=ELEMENTWISE, batch_ok=True,
-       forward_direct=_fast.tanh)
+       forward_direct=_fast.tanh, vjp_into=_fast.tanh_backward_into)
 def tanh(x):
     return _fast.tanh(x)
 
@@ -57,7 +57,8 @@ def sigmoid(x):
 
 
 # relu'(0) = 0, as in PyTorch
-@defop(vjp={"x": _fast.relu_backward}, jvp=ELEMENTWISE, batch_ok=True)
+@defop(vjp={"x": _fast.relu_backward}, jvp=ELEMENTWISE, batch_ok=True,
+       vjp_into=_fast.relu_backward_into)
 def relu(x):
     return np.maximum(x, 0)
 
