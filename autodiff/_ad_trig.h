@@ -259,26 +259,22 @@ AD_CLONES static void ad_trig_serial(int kind, const double *AD_RESTRICT x,
 #endif
     for (start = 0; start < n; start += AD_TRIG_BLOCK) {
         ptrdiff_t end = n - start < AD_TRIG_BLOCK ? n : start + AD_TRIG_BLOCK;
-        if (kind == AD_TANH_BWD) {
+        switch (kind) {     /* the VJPs of tanh and relu: no libm fix-up (continue) */
+        case AD_TANH_BWD:
             /* tanh's VJP from its output y (passed as x): g (1 - y y), rounded as
              * the three NumPy passes round it (no contraction), in one pass */
             for (i = start; i < end; i++) out[i] = g[i] * (1.0 - x[i] * x[i]);
             continue;
-        }
-        if (kind == AD_RELU_BWD) {
+        case AD_TANH_BWD_INTO:
+            for (i = start; i < end; i++) out[i] = out[i] * (1.0 - x[i] * x[i]);
+            continue;
+        case AD_RELU_BWD:
             /* PyTorch's threshold_backward: 0 where x <= 0, else g (also for x nan) */
             for (i = start; i < end; i++) out[i] = x[i] <= 0.0 ? 0.0 : g[i];
             continue;
-        }
-        if (kind == AD_TANH_BWD_INTO) {
-            for (i = start; i < end; i++) out[i] = out[i] * (1.0 - x[i] * x[i]);
-            continue;
-        }
-        if (kind == AD_RELU_BWD_INTO) {
+        case AD_RELU_BWD_INTO:
             for (i = start; i < end; i++) out[i] = x[i] <= 0.0 ? 0.0 : out[i];
             continue;
-        }
-        switch (kind) {
         case AD_SIN:
             for (i = start; i < end; i++) out[i] = ad_sin1(x[i]);
             break;

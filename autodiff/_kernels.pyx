@@ -1,9 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, autotestdict=False
 """Compiled elementwise kernels: vectorised, multi-threaded float64 sin and cos
-(and the VJPs of tanh and relu, one pass each instead of NumPy's three and two).
+(and the VJPs of tanh and relu, one pass each instead of NumPy's three and two,
+also written into the gradient's own buffer), and tanh on x86-64-v4 CPUs.
 
-The C code is in ``_ad_trig.h`` (method and accuracy notes there): at most 2 ulp
-from libm, and the same bits whatever the CPU or the number of threads.
+The C code is in ``_ad_trig.h`` (method and accuracy notes there): sin and cos at
+most 2 ulp from libm and the same bits whatever the CPU or the number of threads;
+tanh within 1.5 ulp, used only where ``TANH_FAST`` (elsewhere NumPy's tanh).
 ``autodiff.ops._fast`` decides when to use them (large float64 arrays on the
 first-order path) and otherwise calls NumPy.
 
