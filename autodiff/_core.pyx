@@ -1556,13 +1556,7 @@ cdef class OpNode(Node):
                 gi = g          # add, sub's x, copies: what the rule would return
             else:
                 gi = rule(*self.resolve(plan, g, i, tensor_path))
-            if gi is not None:
-                if not tensor_path and isinstance(gi, TensorBase):
-                    # a rule that calls an op returns a Tensor: first-order gradients
-                    # stay raw arrays (the fast path everywhere downstream)
-                    gi = (<TensorBase>gi)._data
-                gi = fit_gradient(gi, st.in_shapes[i], st.in_dtypes[i], batch_ndim)
-            result[i] = gi
+            result[i] = _fitted(gi, st, i, tensor_path, batch_ndim)
         return result
 
     cdef list _apply_into(self, object g, object needed):
@@ -1576,13 +1570,20 @@ cdef class OpNode(Node):
         if self.scalar_op != 0:
             self._materialize()
         gi = spec.vjp_into(*self.resolve(spec.vjp_plans[0], g, 0, False))
-        if gi is not None:
-            if isinstance(gi, TensorBase):
-                gi = (<TensorBase>gi)._data
-            st = <_OpState>self._x
-            gi = fit_gradient(gi, st.in_shapes[0], st.in_dtypes[0], 0)
-        result[0] = gi
+        result[0] = _fitted(gi, <_OpState>self._x, 0, False, 0)
         return result
+
+
+cdef inline object _fitted(object gi, _OpState st, Py_ssize_t i, bint tensor_path,
+                           int batch_ndim):
+    """A rule's result for input ``i``, made to fit it (shape, dtype)."""
+    if gi is None:
+        return None
+    if not tensor_path and isinstance(gi, TensorBase):
+        # a rule that calls an op returns a Tensor: first-order gradients stay raw
+        # arrays (the fast path everywhere downstream)
+        gi = (<TensorBase>gi)._data
+    return fit_gradient(gi, st.in_shapes[i], st.in_dtypes[i], batch_ndim)
 
 
 cdef inline bint _all_none(list xs):

@@ -107,26 +107,36 @@ cdef bint _same_layout(cnp.ndarray g, cnp.ndarray x):
     return True
 
 
+cdef inline bint _usable_pair(object g, object x):
+    return _usable(x) and _ok(g) and _same_layout(<cnp.ndarray>g, <cnp.ndarray>x)
+
+
 def usable_pair(g, x):
     """usable(x), and g a float64 ndarray of the same shape and memory layout as x."""
-    return usable(x) and _ok(g) and _same_layout(<cnp.ndarray>g, <cnp.ndarray>x)
+    return _usable_pair(g, x)
 
 
 def usable_into(g, x):
     """usable_pair(g, x), g writeable and not x's memory: the *_into VJPs take them."""
-    return (usable_pair(g, x) and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g)
+    return (_usable_pair(g, x) and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g)
             and cnp.PyArray_DATA(<cnp.ndarray>g) != cnp.PyArray_DATA(<cnp.ndarray>x))
 
 
-cdef object _run(int kind, object g, object x):
+cdef int _check_args(object g, object x) except -1:
+    """Raise unless x (and g, unless None) are arrays the kernels take, g laid out as x."""
     if not _ok(x) or (g is not None and not _ok(g)):
         raise TypeError("autodiff._kernels: need aligned native float64 ndarrays "
                         "that are C- or F-contiguous")
+    if g is not None and not _same_layout(<cnp.ndarray>g, <cnp.ndarray>x):
+        raise ValueError("autodiff._kernels: g and x differ in shape or memory layout")
+    return 0
+
+
+cdef object _run(int kind, object g, object x):
+    _check_args(g, x)
     cdef cnp.ndarray xa = <cnp.ndarray>x
     cdef const double* gp = NULL
     if g is not None:
-        if not _same_layout(<cnp.ndarray>g, xa):
-            raise ValueError("autodiff._kernels: g and x differ in shape or memory layout")
         gp = <const double*>cnp.PyArray_DATA(<cnp.ndarray>g)
     cdef bint fortran = not cnp.PyArray_IS_C_CONTIGUOUS(xa)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa),
@@ -199,11 +209,7 @@ def relu_backward(g, x):
 cdef object _run_into(int kind, object g, object x):
     """The VJP ``kind`` written into g's own buffer (g returned): for a gradient that
     nobody but the caller holds."""
-    if not (_ok(x) and _ok(g)):
-        raise TypeError("autodiff._kernels: need aligned native float64 ndarrays "
-                        "that are C- or F-contiguous")
-    if not _same_layout(<cnp.ndarray>g, <cnp.ndarray>x):
-        raise ValueError("autodiff._kernels: g and x differ in shape or memory layout")
+    _check_args(g, x)
     if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g):
         raise ValueError("autodiff._kernels: g is read-only")
     cdef const double* xp = <const double*>cnp.PyArray_DATA(<cnp.ndarray>x)

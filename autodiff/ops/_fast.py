@@ -55,7 +55,6 @@ def _load_kernels():
 
 
 _k = _load_kernels()
-_usable = _k.usable
 _usable_pair = _k.usable_pair
 all_finite = _k.all_finite
 rows_usable = _k.rows_usable            # (n, c) float64 C-contiguous x, n int64 targets
