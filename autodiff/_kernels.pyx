@@ -13,12 +13,17 @@ Every function takes aligned, native-byte-order float64 ndarrays that are C- or
 F-contiguous (``usable``/``usable_pair`` tell) and returns a new array with the
 same shape and memory order. Arrays of at least ``PARALLEL_MIN`` elements are
 split among ``get_num_threads()`` OpenMP threads (when built with OpenMP).
+
+Also here: the pool of large array buffers that ``autograd.functional.hessian``
+allocates through (``pool_enter``/``pool_exit``, at the end of this file).
 """
 cimport cython
 cimport numpy as cnp
 import numpy as np
 from libc.stddef cimport ptrdiff_t
 from libc.math cimport log
+from cpython.ref cimport PyObject
+from cpython.pycapsule cimport PyCapsule_New
 
 cnp.import_array()
 
@@ -449,3 +454,149 @@ def all_finite(x):
     for i in range(n):
         acc += xp[i] * 0.0      # 0 for a finite element, nan for inf or nan
     return acc == 0.0
+
+
+# -- a pool of large array buffers, for autograd.functional.hessian -------------------
+# A batched Hessian makes and frees a dozen n x n arrays per call (320 KB each at n = 200).
+# glibc gives them back to the OS at the end of the call (the heap top is trimmed above
+# twice its mmap threshold) and the next call page-faults every page in again, which
+# takes longer than the arithmetic. Arrays allocated while the pool is on (a NumPy memory
+# handler, set in the current context only) keep up to POOL_SLOTS freed buffers of
+# POOL_MIN_BLOCK bytes or more, POOL_MAX_BYTES in all (the oldest go first), for the next
+# request of the same size; everything else goes to NumPy's default allocator.
+cdef extern from *:
+    """
+    #include <string.h>
+    #include "pythread.h"
+    #define AD_POOL_SLOTS 16
+    #define AD_POOL_MIN_BLOCK ((size_t)64 << 10)
+    #define AD_POOL_MAX_BYTES ((size_t)16 << 20)
+
+    typedef struct { void *ptr; size_t size; } ad_pool_slot;
+    static ad_pool_slot ad_pool_slots[AD_POOL_SLOTS];    /* oldest first */
+    static int ad_pool_count = 0;
+    static size_t ad_pool_bytes = 0;
+    static PyDataMemAllocator *ad_pool_base = NULL;      /* NumPy's default allocator */
+    static PyThread_type_lock ad_pool_lock = NULL;
+
+    /* Remove slot i (the lock is held). */
+    static void ad_pool_drop(int i) {
+        ad_pool_bytes -= ad_pool_slots[i].size;
+        ad_pool_count--;
+        memmove(ad_pool_slots + i, ad_pool_slots + i + 1,
+                (size_t)(ad_pool_count - i) * sizeof(ad_pool_slot));
+    }
+    /* A kept buffer of exactly `size` bytes (the newest), or NULL. */
+    static void *ad_pool_take(size_t size) {
+        void *p = NULL;
+        if (size < AD_POOL_MIN_BLOCK) return NULL;
+        PyThread_acquire_lock(ad_pool_lock, WAIT_LOCK);
+        for (int i = ad_pool_count - 1; i >= 0; i--) {
+            if (ad_pool_slots[i].size == size) {
+                p = ad_pool_slots[i].ptr;
+                ad_pool_drop(i);
+                break;
+            }
+        }
+        PyThread_release_lock(ad_pool_lock);
+        return p;
+    }
+    static void *ad_pool_malloc(void *ctx, size_t size) {
+        void *p = ad_pool_take(size);
+        return p ? p : ad_pool_base->malloc(ad_pool_base->ctx, size);
+    }
+    static void *ad_pool_calloc(void *ctx, size_t nelem, size_t elsize) {
+        void *p = (elsize && nelem > SIZE_MAX / elsize) ? NULL : ad_pool_take(nelem * elsize);
+        if (p) return memset(p, 0, nelem * elsize);
+        return ad_pool_base->calloc(ad_pool_base->ctx, nelem, elsize);
+    }
+    /* Every buffer comes from the default allocator, so it can resize any of them. */
+    static void *ad_pool_realloc(void *ctx, void *ptr, size_t size) {
+        return ad_pool_base->realloc(ad_pool_base->ctx, ptr, size);
+    }
+    /* `size` is the size the buffer was requested with (NumPy's default allocator
+       relies on it the same way for its cache of small buffers). */
+    static void ad_pool_free(void *ctx, void *ptr, size_t size) {
+        ad_pool_slot out[AD_POOL_SLOTS];
+        int n_out = 0;
+        if (ptr == NULL || size < AD_POOL_MIN_BLOCK || size > AD_POOL_MAX_BYTES) {
+            ad_pool_base->free(ad_pool_base->ctx, ptr, size);
+            return;
+        }
+        PyThread_acquire_lock(ad_pool_lock, WAIT_LOCK);
+        while (ad_pool_count == AD_POOL_SLOTS || ad_pool_bytes + size > AD_POOL_MAX_BYTES) {
+            out[n_out++] = ad_pool_slots[0];
+            ad_pool_drop(0);
+        }
+        ad_pool_slots[ad_pool_count].ptr = ptr;
+        ad_pool_slots[ad_pool_count].size = size;
+        ad_pool_count++;
+        ad_pool_bytes += size;
+        PyThread_release_lock(ad_pool_lock);
+        for (int i = 0; i < n_out; i++)
+            ad_pool_base->free(ad_pool_base->ctx, out[i].ptr, out[i].size);
+    }
+    static void ad_pool_clear(void) {
+        PyThread_acquire_lock(ad_pool_lock, WAIT_LOCK);
+        while (ad_pool_count) {
+            ad_pool_slot s = ad_pool_slots[ad_pool_count - 1];
+            ad_pool_drop(ad_pool_count - 1);
+            ad_pool_base->free(ad_pool_base->ctx, s.ptr, s.size);
+        }
+        PyThread_release_lock(ad_pool_lock);
+    }
+    static PyDataMem_Handler ad_pool_handler = {
+        "autodiff_pool", 1,
+        {NULL, ad_pool_malloc, ad_pool_calloc, ad_pool_realloc, ad_pool_free}};
+    static PyObject *ad_pool_default(void) { return PyDataMem_DefaultHandler; }
+    static int ad_pool_init(void) {
+        PyDataMem_Handler *h = (PyDataMem_Handler *)PyCapsule_GetPointer(
+            PyDataMem_DefaultHandler, "mem_handler");
+        if (h == NULL) return -1;
+        ad_pool_base = &h->allocator;
+        ad_pool_lock = PyThread_allocate_lock();
+        if (ad_pool_lock == NULL) { PyErr_NoMemory(); return -1; }
+        return 0;
+    }
+    """
+    cnp.PyDataMem_Handler ad_pool_handler
+    int ad_pool_init() except -1
+    void ad_pool_clear()
+    PyObject* ad_pool_default()
+    int ad_pool_count
+    size_t ad_pool_bytes
+    int AD_POOL_SLOTS
+    size_t AD_POOL_MIN_BLOCK, AD_POOL_MAX_BYTES
+
+ad_pool_init()
+POOL_SLOTS = AD_POOL_SLOTS
+POOL_MIN_BLOCK = AD_POOL_MIN_BLOCK
+POOL_MAX_BYTES = AD_POOL_MAX_BYTES
+# The capsule lives as long as the module: every array allocated through it refers to it.
+cdef object _pool_handler = PyCapsule_New(&ad_pool_handler, "mem_handler", NULL)
+
+
+def pool_enter():
+    """Allocate NumPy arrays through the pool in the current context; returns the token
+    for ``pool_exit``. A context with a handler other than NumPy's default (a user's own,
+    or the pool already) is left as it is."""
+    current = cnp.PyDataMem_GetHandler()
+    if <PyObject*>current != ad_pool_default():
+        return None
+    return cnp.PyDataMem_SetHandler(_pool_handler)
+
+
+def pool_exit(token):
+    """Restore the allocator that ``pool_enter`` replaced."""
+    if token is not None:
+        cnp.PyDataMem_SetHandler(token)
+
+
+def pool_stats():
+    """(buffers kept, bytes kept) by the pool."""
+    return ad_pool_count, ad_pool_bytes
+
+
+def pool_clear():
+    """Give every buffer the pool keeps back to NumPy's default allocator."""
+    ad_pool_clear()

@@ -572,3 +572,66 @@ def test_tanh_identical_on_1_and_2_threads_and_keeps_memory_order(threads):
     out = K.tanh(f)
     assert out.flags.f_contiguous and not out.flags.c_contiguous
     assert np.array_equal(out, results[0][:1200].reshape(30, 40), equal_nan=True)
+
+
+# -- the buffer pool of autograd.functional.hessian ----------------------------------
+def _handler_name():
+    from numpy._core.multiarray import get_handler_name
+    return get_handler_name()
+
+
+@pytest.fixture
+def pool():
+    K.pool_clear()
+    token = K.pool_enter()
+    assert token is not None and _handler_name() == "autodiff_pool"
+    try:
+        yield
+    finally:
+        K.pool_exit(token)
+        K.pool_clear()
+    assert _handler_name() == "default_allocator"
+
+
+def test_pool_hands_a_freed_buffer_back_zeroed_to_zeros(pool):
+    n = K.POOL_MIN_BLOCK // 8 * 3
+    a = np.full(n, np.nan)
+    del a                                          # kept by the pool, full of nan
+    assert K.pool_stats() == (1, n * 8)
+    z = np.zeros(n)                                # calloc: must not see the nan
+    assert K.pool_stats() == (0, 0)
+    assert not z.any()
+    e = np.empty(n)                                # malloc of a new size: a new buffer
+    del z
+    assert K.pool_stats() == (1, n * 8)
+    del e
+
+
+def test_pool_keeps_only_large_buffers_and_is_bounded(pool):
+    small = np.ones(K.POOL_MIN_BLOCK // 8 - 1)
+    huge = np.ones(K.POOL_MAX_BYTES // 8 + 1)
+    del small, huge
+    assert K.pool_stats() == (0, 0)
+    arrays = [np.ones(K.POOL_MIN_BLOCK // 8 * (2 + i % 3)) for i in range(3 * K.POOL_SLOTS)]
+    del arrays
+    count, kept = K.pool_stats()
+    assert count == K.POOL_SLOTS and kept <= K.POOL_MAX_BYTES
+    big = [np.ones(K.POOL_MAX_BYTES // 8 // 3) for _ in range(4)]
+    del big                                        # the oldest make room, within the bytes
+    count, kept = K.pool_stats()
+    assert count <= K.POOL_SLOTS and kept <= K.POOL_MAX_BYTES
+
+
+def test_pool_reuses_a_buffer_of_the_same_size(pool):
+    n = K.POOL_MIN_BLOCK // 8 * 2
+    a = np.ones(n)
+    address = a.__array_interface__["data"][0]
+    del a
+    b = np.empty(n)
+    assert b.__array_interface__["data"][0] == address
+
+
+def test_pool_leaves_another_handler_in_place(pool):
+    assert K.pool_enter() is None                  # already on: nested use is a no-op
+    K.pool_exit(None)
+    assert _handler_name() == "autodiff_pool"
