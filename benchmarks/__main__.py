@@ -1,21 +1,27 @@
 """``python -m benchmarks``: pin threads before NumPy loads its BLAS, then run.
 
-``--threads N`` sets OMP/OpenBLAS/MKL thread counts and XLA's intra-op
-threads in the environment (inherited by isolated cell subprocesses); the
-runner then calls ``torch.set_num_threads(N)``. The process is not pinned to
-a CPU: on a shared machine a pinned process cannot move off a busy core.
+Every library runs on one thread unless ``--threads N`` or ``--default-threads``
+says otherwise: OMP/OpenBLAS/MKL thread counts and XLA's intra-op threads are
+set in the environment (inherited by the isolated cells' worker processes), and
+the runner calls ``torch.set_num_threads(N)``. The process is not pinned to a
+CPU: on a shared machine a pinned process cannot move off a busy core. Nothing
+else about the process is tuned (no allocator settings): the numbers are what a
+user's program gets.
 """
 import os
 import sys
 
 
 def _threads(argv: list) -> int | None:
+    """The thread count the command line asks for (1 by default; None: the libraries')."""
+    if "--default-threads" in argv:
+        return None
     for i, arg in enumerate(argv):
         if arg == "--threads" and i + 1 < len(argv):
             return int(argv[i + 1])
         if arg.startswith("--threads="):
             return int(arg.split("=", 1)[1])
-    return None
+    return 1
 
 
 def pin_threads(n: int) -> None:
@@ -30,29 +36,12 @@ def pin_threads(n: int) -> None:
                                f" intra_op_parallelism_threads={n}").strip()
 
 
-def keep_freed_memory() -> None:
-    """Ask glibc to keep freed memory for reuse instead of returning it to the OS.
-
-    Every implementation in the run allocates and frees arrays of a few hundred KB per
-    op; by default glibc unmaps them and each new one page-faults afresh, which
-    doubles the time of small-array workloads (W5) for NumPy and autodiff alike. The
-    setting is process-wide, so every peer in the run gets it.
-    """
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to tune
-        return
-    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
-    libc.mallopt(M_MMAP_THRESHOLD, 64 << 20)
-    libc.mallopt(M_TRIM_THRESHOLD, 256 << 20)
-    libc.mallopt(M_TOP_PAD, 64 << 20)
-
-
 if __name__ == "__main__":
-    keep_freed_memory()
-    threads = _threads(sys.argv[1:])
-    if threads:
+    try:
+        threads = _threads(sys.argv[1:])
+    except ValueError:
+        threads = None  # not a number: argparse reports it
+    if threads and threads > 0:
         pin_threads(threads)
     from .run import main
 

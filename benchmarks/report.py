@@ -47,6 +47,16 @@ def versions(libraries: set) -> dict:
     return out
 
 
+def describe_run(args) -> str:
+    """One line on how the run is set up (printed before it and under the table)."""
+    threads = "each library's default threads" if args.threads is None else \
+        f"{args.threads} thread{'s' if args.threads != 1 else ''}"
+    other = "" if args.run == "full" else "; --full for the long run"
+    return (f"{args.run} run: {threads}, {args.rounds} interleaved round"
+            f"{'s' if args.rounds != 1 else ''}, {args.budget:g} s of timing per cell and "
+            f"mode (at most {args.repeat} samples), {args.limit:g} s limit per cell{other}")
+
+
 def collect(workloads, impls, missing, cells, args, seconds: float) -> dict:
     """One JSON-ready document with every sample, the check and the medians/ratios."""
     from .peers import autodiff_peer
@@ -55,7 +65,7 @@ def collect(workloads, impls, missing, cells, args, seconds: float) -> dict:
     by_key = {(c.workload, c.row, c.impl): c for c in cells}
     rows, checks = [], []
     for w in workloads:
-        for r, params in enumerate(w.quick if args.quick else w.sizes):
+        for r, params in enumerate(w.rows(args.run)):
             for impl in names:
                 c = by_key.get((w.key, r, impl))
                 if c and c.status != "n/a":
@@ -77,6 +87,7 @@ def collect(workloads, impls, missing, cells, args, seconds: float) -> dict:
         "machine": machine(),
         "versions": versions({i.library for i in impls}),
         "options": {k: v for k, v in vars(args).items()},
+        "run": describe_run(args),
         "implementations": names,
         "not_installed": missing,
         "autodiff_fallbacks": sorted(autodiff_peer.FALLBACKS),
@@ -105,9 +116,8 @@ def _cell_entry(w, params, mode, cell) -> dict:
 
 def _text(e: dict) -> str:
     """Table text of a cell without a median."""
-    if e["status"] == "failed":
-        return "timeout" if e.get("error", "").startswith("timeout") else "FAIL"
-    return {"not run": "", "n/a": "n/a"}.get(e["status"], "—")
+    return {"not run": "", "n/a": "n/a", "failed": "FAIL", "timeout": "timeout²"}.get(
+        e["status"], "—")
 
 
 def _fmt(x: float) -> str:
@@ -119,15 +129,17 @@ def table(results: dict) -> str:
     names = results["implementations"]
     lines = ["| workload | mode | unit | " + " | ".join(names) + " |",
              "|---|---|---|" + "---:|" * len(names)]
-    failures = []
+    failures, timeouts = [], []
     for row in results["rows"]:
         out = []
         for impl in names:
             e = row["cells"][impl]
             if e.get("median") is None:
                 out.append(_text(e))
-                if e["status"] == "failed" and row["mode"] == "fwd+bwd":
-                    failures.append(f"{row['label']}, {impl}: {e.get('error')}")
+                if row["mode"] == "fwd+bwd" and e["status"] in ("failed", "timeout"):
+                    (failures if e["status"] == "failed" else timeouts).append(
+                        f"{row['label']}, {impl}" + (f": {e['error']}" if e["status"] == "failed"
+                                                     else ""))
                 continue
             text = _fmt(e["median"]) + ("¹" if e.get("single_call") else "")
             if impl == "autodiff":
@@ -136,9 +148,18 @@ def table(results: dict) -> str:
                 text += f" ({e['ratio_to_autodiff']:.2g}x)"
             out.append(text)
         lines.append(f"| {row['label']} | {row['mode']} | {row['unit']} | " + " | ".join(out) + " |")
+    limit = results["options"].get("limit")
     notes = ["", "Each cell: median (its ratio to autodiff; above 1x the peer is slower). "
-             "n/a: the library cannot express the workload or mode; ¹: one call, too slow "
-             "to repeat (— its backward-only time was skipped); timeout/FAIL: see Failures."]
+             "n/a: the library cannot express the workload or mode; ¹: one timed call, too "
+             "slow to repeat within the budget or the limit (the first call, with the library's "
+             "one-time set-up, when a second did not fit in the limit; — its backward-only "
+             "time was skipped); FAIL: see Failures."]
+    if timeouts:
+        notes += ["", f"² timeout, skipped: too slow for this run's limit of {limit:g} s per "
+                  "cell (first call with compilation, gradient check and timing); "
+                  "`--cell-limit S` or `--full` (60 s) gives it longer: "
+                  + "; ".join(timeouts) + "."]
+    notes += ["", "Run: " + results.get("run", "")]
     memory = _memory_lines(results)
     if memory:
         notes += ["", "Peak traced memory of one fwd+bwd step (MB, tracemalloc):", *memory]
@@ -193,18 +214,46 @@ def plot(results: dict, path: str) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig = figure(results)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")   # "tight" keeps the outside legend
+    plt.close(fig)
+    return True
+
+
+MARKS = {"timeout": "timeout", "failed": "FAIL"}
+
+
+def figure(results: dict):
+    """The chart as a matplotlib Figure: a bar per peer and row; a cell that timed out or
+    failed is an "x" on the 1x line labelled "timeout"/"FAIL"; the legend is outside
+    the axes, on the right, so that it covers no bar."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
     names = [n for n in results["implementations"] if n != "autodiff"]
     rows = results["rows"]
     fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(rows)), 4.5))
     width = 0.8 / max(len(names), 1)
+    marked = False
     for j, impl in enumerate(names):
         xs, ys = [], []
+        color = f"C{j % 10}"
         for i, row in enumerate(rows):
-            ratio = row["cells"][impl].get("ratio_to_autodiff")
+            x = i + (j - (len(names) - 1) / 2) * width
+            entry = row["cells"][impl]
+            ratio = entry.get("ratio_to_autodiff")
             if ratio:
-                xs.append(i + (j - (len(names) - 1) / 2) * width)
+                xs.append(x)
                 ys.append(ratio)
-        ax.bar(xs, ys, width, label=impl)
+            elif entry["status"] in MARKS:
+                ax.plot([x], [1.0], marker="x", markersize=7, markeredgewidth=2, color=color,
+                        linestyle="none")
+                ax.annotate(MARKS[entry["status"]], (x, 1.0), xytext=(0, 6),
+                            textcoords="offset points", rotation=90, fontsize=6,
+                            ha="center", va="bottom", color=color)
+                marked = True
+        ax.bar(xs, ys, width, label=impl, color=color)
     ax.axhline(1.0, color="black", linewidth=1)
     ax.set_yscale("log")
     ax.set_xticks(range(len(rows)))
@@ -212,10 +261,12 @@ def plot(results: dict, path: str) -> bool:
                        ha="right")
     ax.set_ylabel("time / autodiff's time (log)")
     ax.set_title("Time relative to autodiff (above 1: slower than autodiff)")
-    ax.legend(fontsize=7, ncol=min(len(names), 4))
+    handles, labels = ax.get_legend_handles_labels()
+    if marked:
+        handles.append(Line2D([], [], marker="x", color="gray", markeredgewidth=2,
+                              linestyle="none"))
+        labels.append("timeout / FAIL: no time")
+    ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
-
+    return fig

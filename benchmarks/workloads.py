@@ -25,8 +25,9 @@ BWD = "bwd"
 class Workload:
     """One named workload.
 
-    ``sizes``/``quick`` are the parameter sets of the default and ``--quick``
-    runs (one table row each); ``make_inputs(**params)`` builds the arrays.
+    ``sizes``, ``quick`` and ``full`` are the parameter sets of the default,
+    ``--quick`` and ``--full`` runs (one table row each; ``full`` defaults to
+    ``sizes``); ``make_inputs(**params)`` builds the arrays.
     ``per`` names the parameter a time is divided by (``"n"`` for µs per op).
     ``isolate`` runs every implementation except the floors in a subprocess
     with a timeout, so a crash, a runaway compile or an eager run of minutes
@@ -45,10 +46,17 @@ class Workload:
     isolate: bool = False
     floor: str = "numpy"
     notes: str = ""
+    full: tuple = ()
     scale: float = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", {"µs": 1e6, "µs/op": 1e6, "ms": 1e3}[self.unit])
+        if not self.full:
+            object.__setattr__(self, "full", self.sizes)
+
+    def rows(self, run: str) -> tuple:
+        """The parameter sets of a run: ``"quick"``, ``"default"`` or ``"full"``."""
+        return {"quick": self.quick, "default": self.sizes, "full": self.full}[run]
 
     def inputs(self, params: dict) -> dict:
         """The inputs for one parameter set: the parameters plus seeded arrays."""
@@ -117,7 +125,7 @@ def deep_chain_inputs(n: int) -> dict:
 WORKLOADS: dict[str, Workload] = {w.key: w for w in [
     Workload(
         "W1", "scalar graph", "µs/op",
-        sizes=({"n": 1000}, {"n": 10000}), quick=({"n": 40},),
+        sizes=({"n": 1000},), full=({"n": 1000}, {"n": 10000}), quick=({"n": 40},),
         make_inputs=scalar_graph_inputs, per="n", floor="pytape", isolate=True,
         gradients="[d out / d x] with x the 100 leaves",
         notes="for op in range(n): op % 4 == 0 softplus(nodes[-10]); 1 sum(nodes[-30:-10:5]); "

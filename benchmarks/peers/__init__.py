@@ -83,17 +83,23 @@ def load(names: list[str] | None = None,
     """Import the adapters; return the available implementations and the missing libraries.
 
     ``names`` selects peers by implementation name or library (the floors and
-    autodiff are always included); ``modules`` limits which adapters are
-    imported. autodiff itself must import: its failure is raised, not skipped.
+    autodiff are always included; a library none of the names starts with is not
+    imported); ``modules`` limits which adapters are
+    imported (a dotted name is a module outside this package). autodiff itself
+    must import: its failure is raised, not skipped.
     """
     found, missing = [], {}
     for module in modules or ADAPTERS:
+        library = module.rsplit(".", 1)[-1].replace("_peer", "").replace("_floor", "")
+        if names is not None and module.endswith("_peer") and library != "autodiff" and \
+                not any(n.startswith(library) for n in names):
+            continue        # not asked for: do not pay for importing the library
         try:
-            mod = importlib.import_module(f"{__name__}.{module}")
+            mod = importlib.import_module(module if "." in module else f"{__name__}.{module}")
         except ImportError as exc:
             if module == "autodiff_peer":
                 raise
-            missing[module.replace("_peer", "").replace("_floor", "")] = str(exc)
+            missing[library] = str(exc)
             continue
         for impl in mod.IMPLEMENTATIONS:
             impl.module = module

@@ -1,4 +1,5 @@
-"""PyTorch eager on CPU, float64, with its default thread count and with one thread."""
+"""PyTorch eager on CPU, float64: ``torch`` with the run's thread count and ``torch-1t``
+with one thread (only when the run's count is not one: the same configuration otherwise)."""
 from __future__ import annotations
 
 import torch
@@ -132,3 +133,5 @@ IMPLEMENTATIONS = [
     Implementation("torch-1t-afh", "torch", {"W5": functional_hessian},
                    enter=lambda: torch.set_num_threads(1)),
 ]
+if DEFAULT_THREADS == 1:
+    del IMPLEMENTATIONS[1]
