@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .tensor import Tensor, _check_float
+from .tensor import Tensor, _check_float, _unwrap
 
 _rng = np.random.default_rng()
 
@@ -30,11 +30,9 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     >>> ad.tensor([1.0, 2.0], requires_grad=True)
     tensor([1., 2.], requires_grad=True)
     """
-    if isinstance(data, _core.TensorBase):
-        data = data._data
-    elif isinstance(data, (list, tuple)) and any(isinstance(d, _core.TensorBase) for d in data):
-        data = [np.asarray(d) for d in data]
-    return _wrap(np.array(data, dtype=dtype), requires_grad)
+    # tensors in ``data`` give their arrays: the new leaf holds a copy of the values
+    # (np.array would refuse tensors that require grad)
+    return _wrap(np.array(_unwrap(data), dtype=dtype), requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

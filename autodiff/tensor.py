@@ -56,6 +56,13 @@ def _check_float(dtype: np.dtype, what: str = "requires_grad") -> None:
                            f"(got dtype {dtype}); cast first, e.g. t.double()")
 
 
+def _refuse_conversion(what: str) -> None:
+    raise RuntimeError(f"can't call {what} on a Tensor that requires grad: a NumPy array "
+                       "carries no gradient, so the graph would be cut without a word. Use "
+                       "t.detach() (t.detach().numpy()) to drop the gradient on purpose, or "
+                       "ad.stack / ad.concatenate to build a tensor from tensors")
+
+
 def _shape_text(x: Any) -> str:
     return str(tuple(np.shape(x)))
 
@@ -75,9 +82,9 @@ class Tensor(_core.TensorBase):
     def __init__(self, data: Any = None, dtype: Any = None, requires_grad: bool = False) -> None:
         if data is None:
             data = np.empty((0,))
-        if isinstance(data, _core.TensorBase):
-            data = data._data
-        arr = np.array(data, dtype=dtype)
+        # a new leaf holds a copy of the values: tensors in ``data`` give their arrays
+        # (np.array would refuse those that require grad)
+        arr = np.array(_unwrap(data), dtype=dtype)
         if dtype is None and arr.dtype.kind in "iub":
             # ad.Tensor(...) makes floating tensors, as torch.Tensor(...) does
             arr = arr.astype(np.float64)
@@ -344,16 +351,21 @@ class Tensor(_core.TensorBase):
         """
         return int(self._data.size)
 
-    def numpy(self) -> np.ndarray:
+    def numpy(self, *, force: bool = False) -> np.ndarray:
         """The underlying array (shares memory; carries no gradient).
 
-        Unlike PyTorch, this works on a tensor that requires grad.
+        As in PyTorch, a tensor that requires grad raises ``RuntimeError``: call
+        ``t.detach().numpy()`` (or pass ``force=True``) to drop the gradient on purpose.
 
         >>> import autodiff as ad
         >>> x = ad.tensor([1.0, 2.0], requires_grad=True)
-        >>> x.numpy()
+        >>> x.detach().numpy()
+        array([1., 2.])
+        >>> x.numpy(force=True)
         array([1., 2.])
         """
+        if self._requires_grad and not force:
+            _refuse_conversion("numpy()")
         return self._array()
 
     def item(self) -> Any:
@@ -420,6 +432,10 @@ class Tensor(_core.TensorBase):
 
     # -- NumPy protocols -----------------------------------------------------
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        # np.asarray(t), np.array([t, ...]), np.r_, SciPy's input checks all land here:
+        # the result is a plain array, so a tensor that requires grad would lose its graph
+        if self._requires_grad:
+            _refuse_conversion("np.asarray()/np.array()")
         self._array()
         if dtype is not None and dtype != self._data.dtype:
             return self._data.astype(dtype)
@@ -449,7 +465,11 @@ class Tensor(_core.TensorBase):
         if out is not None:
             (target,) = out
             if not isinstance(target, Tensor):
-                np.copyto(target, np.asarray(result))
+                if isinstance(result, Tensor) and result._requires_grad:
+                    raise RuntimeError(f"numpy.{ufunc.__name__}(..., out=ndarray): an ndarray "
+                                       "cannot hold a result that requires grad; pass a "
+                                       "Tensor as out=, or detach() the inputs")
+                np.copyto(target, _unwrap(result))
                 return target
             return apply_inplace(target, result, ufunc.__name__)
         return result

@@ -50,7 +50,7 @@ def main(n: int, steps: int, seed: int = 0) -> float:
     # The gradient agrees with the closed form X^T (sigmoid(Xw + b) - y) / n.
     loss = loss_fn(w, b, X, y)
     gw, gb = ad.autograd.grad(loss, [w, b])
-    residual = 1.0 / (1.0 + np.exp(-(X @ w.numpy() + b.item()))) - y
+    residual = 1.0 / (1.0 + np.exp(-(X @ w.detach().numpy() + b.item()))) - y
     np.testing.assert_allclose(gw.numpy(), X.T @ residual / n, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(gb.item(), residual.mean(), rtol=1e-10, atol=1e-12)
     return final

@@ -41,7 +41,7 @@ def residual_loss(params: dict, x_pts: np.ndarray, t_pts: np.ndarray) -> ad.Tens
 
 
 def finite_difference(params: dict, name: str, index: tuple, x_pts, t_pts, eps=1e-6) -> float:
-    data = params[name].numpy()
+    data = params[name].detach().numpy()   # the same memory: nudging it moves the parameter
     orig = data[index]
     data[index] = orig + eps
     plus = residual_loss(params, x_pts, t_pts).item()

@@ -20,9 +20,10 @@ def main() -> None:
     g1, = ad.autograd.grad(ad.sin(t).sum(), t, create_graph=True)
     g2, = ad.autograd.grad(g1.sum(), t, create_graph=True)
     g3, = ad.autograd.grad(g2.sum(), t)
-    np.testing.assert_allclose(g1.numpy(), np.cos(t.numpy()), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(g2.numpy(), -np.sin(t.numpy()), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(g3.numpy(), -np.cos(t.numpy()), rtol=0, atol=1e-15)
+    tv = t.detach().numpy()       # g1 and g2 are part of a graph: detach them to compare
+    np.testing.assert_allclose(g1.detach().numpy(), np.cos(tv), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(g2.detach().numpy(), -np.sin(tv), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(g3.numpy(), -np.cos(tv), rtol=0, atol=1e-15)
     print("third derivative of sin:", g3)
 
 

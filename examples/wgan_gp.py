@@ -44,7 +44,7 @@ def main() -> dict:
     for name, p in params.items():
         for _ in range(3):
             index = tuple(rng.integers(0, s) for s in p.shape)
-            data = p.numpy()
+            data = p.detach().numpy()   # the same memory: nudging it moves the parameter
             orig = data[index]
             data[index] = orig + eps
             plus = gradient_penalty(params, real, fake, mix).item()

@@ -150,5 +150,5 @@ def test_12_legacy_manual_descent():
         loss.backward()
         b.data = b.data - b.grad * (1 / 100) / 10
     expect = 100 - 99 * 0.998 ** 200
-    np.testing.assert_allclose(b.numpy(), np.full(100, expect), rtol=1e-12)
+    np.testing.assert_allclose(b.detach().numpy(), np.full(100, expect), rtol=1e-12)
     assert expect == pytest.approx(33.66, abs=0.01)

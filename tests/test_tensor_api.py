@@ -12,7 +12,7 @@ def test_data_is_detached_shares_memory_and_is_assignable():
     d = x.data
     assert not d.requires_grad and d.is_leaf
     d.numpy()[0] = 10.0
-    assert x.numpy()[0] == 10.0
+    assert x.detach().numpy()[0] == 10.0
     x.data = ad.tensor([3.0, 4.0, 5.0])
     assert x.shape == (3,) and x.requires_grad
     (x * x).sum().backward()
@@ -50,7 +50,7 @@ def test_detach_and_detach_():
     d = y.detach()
     assert d.is_leaf and not d.requires_grad and d.grad_fn is None
     d.numpy()[0] = 100.0
-    assert y.numpy()[0] == 100.0                # shares memory
+    assert y.detach().numpy()[0] == 100.0                # shares memory
     z = x * 3
     z.detach_()
     assert z.is_leaf and not z.requires_grad and z.grad_fn is None
@@ -64,13 +64,13 @@ def test_inplace_on_leaf_requiring_grad_raises():
         x += 1
     with ad.no_grad():
         x.zero_()
-    assert not x.numpy().any()
+    assert not x.detach().numpy().any()
 
 
 def test_numpy_item_tolist_and_shapes():
     x = ad.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
-    assert x.numpy() is x._data and isinstance(x.numpy(), np.ndarray)
-    assert np.asarray(x) is x.numpy()
+    assert x.detach().numpy() is x._data and isinstance(x.detach().numpy(), np.ndarray)
+    assert np.asarray(x.detach()) is x._data
     assert ad.tensor(2.5).item() == 2.5 and isinstance(ad.tensor(2.5).item(), float)
     with pytest.raises(RuntimeError, match="6 elements"):
         x.item()
@@ -78,7 +78,7 @@ def test_numpy_item_tolist_and_shapes():
     assert x.shape == (2, 3) and x.size() == (2, 3) and x.size(1) == 3 and x.size(-1) == 3
     assert x.ndim == 2 and x.dim() == 2 and x.numel() == 6 and x.dtype == np.float64
     assert x.T.shape == (3, 2)
-    np.testing.assert_array_equal(x.T.numpy(), x.numpy().T)
+    np.testing.assert_array_equal(x.T.detach().numpy(), x.detach().numpy().T)
     x.T.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
 
@@ -87,8 +87,8 @@ def test_clone_copy_and_zero():
     x = ad.tensor([1.0, 2.0], requires_grad=True)
     c = x.clone()
     assert c.grad_fn.name() == "CloneBackward0"
-    c.numpy()[0] = 9.0
-    assert x.numpy()[0] == 1.0
+    c.detach().numpy()[0] = 9.0
+    assert x.detach().numpy()[0] == 1.0
     (c * 3).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
     x.grad = None
@@ -164,11 +164,11 @@ def test_floordiv_and_mod_have_zero_and_identity_gradients():
 def test_abs_neg_pos_invert():
     x = ad.tensor([-1.5, 2.0], requires_grad=True)
     y = abs(x)
-    np.testing.assert_array_equal(y.numpy(), [1.5, 2.0])
+    np.testing.assert_array_equal(y.detach().numpy(), [1.5, 2.0])
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 1.0])
     assert (+x) is x
-    np.testing.assert_array_equal((-x).numpy(), [1.5, -2.0])
+    np.testing.assert_array_equal((-x).detach().numpy(), [1.5, -2.0])
     np.testing.assert_array_equal((~(x > 0)).numpy(), [True, False])
     with pytest.raises(TypeError):
         ~x

@@ -75,7 +75,7 @@ def test_hessian_w5_closed_form(kwargs):
     A = RNG.standard_normal((n, n)) / np.sqrt(n)
     x = RNG.standard_normal(n)
     H = F.hessian(w5(A), ad.tensor(x), **kwargs)
-    np.testing.assert_allclose(H.numpy(), w5_hessian(A, x), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(H.detach().numpy(), w5_hessian(A, x), rtol=0, atol=1e-10)
 
 
 def test_hvp_vhp_against_closed_form():
@@ -162,7 +162,7 @@ def test_create_graph_jacobian_is_differentiable():
     x = ad.tensor([1.0, 2.0], requires_grad=True)
     J = F.jacobian(lambda a: a ** 3, x, create_graph=True)
     (g,) = ad.autograd.grad(J.sum(), x)
-    np.testing.assert_allclose(g.numpy(), 6 * x.numpy())
+    np.testing.assert_allclose(g.detach().numpy(), 6 * x.detach().numpy())
 
 
 def test_create_graph_jvp_and_vjp_are_differentiable_in_inputs_and_v():
@@ -170,12 +170,12 @@ def test_create_graph_jvp_and_vjp_are_differentiable_in_inputs_and_v():
     v = ad.tensor([1.0, 1.0], requires_grad=True)
     _, jv = F.jvp(lambda a: a ** 3, x, v, create_graph=True)
     gx, gv = ad.autograd.grad(jv.sum(), (x, v))
-    np.testing.assert_allclose(gx.numpy(), 6 * x.numpy() * v.numpy())
-    np.testing.assert_allclose(gv.numpy(), 3 * x.numpy() ** 2)
+    np.testing.assert_allclose(gx.detach().numpy(), 6 * x.detach().numpy() * v.detach().numpy())
+    np.testing.assert_allclose(gv.detach().numpy(), 3 * x.detach().numpy() ** 2)
     _, vj = F.vjp(lambda a: a ** 3, x, v, create_graph=True)
     gx, gv = ad.autograd.grad(vj.sum(), (x, v))
-    np.testing.assert_allclose(gx.numpy(), 6 * x.numpy() * v.numpy())
-    np.testing.assert_allclose(gv.numpy(), 3 * x.numpy() ** 2)
+    np.testing.assert_allclose(gx.detach().numpy(), 6 * x.detach().numpy() * v.detach().numpy())
+    np.testing.assert_allclose(gv.detach().numpy(), 3 * x.detach().numpy() ** 2)
 
 
 def test_hessian_falls_back_to_reverse_over_reverse_without_jvp_rule():

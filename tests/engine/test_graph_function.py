@@ -162,11 +162,11 @@ def test_needs_input_grad():
 class SortWithIndex(Function):
     @staticmethod
     def forward(ctx, x):
-        idx = np.argsort(x.numpy())
+        idx = np.argsort(x.detach().numpy())
         ctx.idx = idx
         i = ad.tensor(idx)
         ctx.mark_non_differentiable(i)
-        return ad.tensor(x.numpy()[idx]), i
+        return ad.tensor(x.detach().numpy()[idx]), i
 
     @staticmethod
     def backward(ctx, g_sorted, g_idx):
@@ -287,7 +287,7 @@ def test_function_inside_larger_graph_and_non_tensor_args():
     x = ad.tensor([1.0, 2.0], requires_grad=True)
     y = ad.exp(MulConstant.apply(ad.sin(x), 2.0)).sum()
     y.backward()
-    xv = x.numpy()
+    xv = x.detach().numpy()
     np.testing.assert_allclose(x.grad.numpy(), np.exp(2 * np.sin(xv)) * 2 * np.cos(xv))
 
 

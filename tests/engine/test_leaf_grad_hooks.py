@@ -15,7 +15,8 @@ def test_grad_only_on_leaves_requiring_grad():
         (h * h).sum().backward()
         assert h.grad is None
     assert c.grad is None
-    np.testing.assert_array_equal(x.grad.numpy(), 2 * (x.numpy() * c.numpy()) * c.numpy())
+    np.testing.assert_array_equal(x.grad.numpy(),
+                                  2 * (x.detach().numpy() * c.detach().numpy()) * c.detach().numpy())
 
 
 def test_non_leaf_grad_warning_points_at_the_callers_line():
@@ -108,8 +109,8 @@ def test_hook_on_non_leaf_changes_upstream_gradient():
     got = []
     h.register_hook(lambda g: got.append(g.numpy().copy()) or g * 0.5)
     (h ** 2).sum().backward()
-    np.testing.assert_array_equal(got[0], 2 * h.numpy())
-    np.testing.assert_array_equal(x.grad.numpy(), 2 * (0.5 * 2 * h.numpy()))
+    np.testing.assert_array_equal(got[0], 2 * h.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * (0.5 * 2 * h.detach().numpy()))
 
 
 def test_hook_on_non_leaf_sees_total_gradient_of_several_uses():
@@ -155,7 +156,7 @@ def test_post_accumulate_hook_can_do_optimizer_step():
 
     x.register_post_accumulate_grad_hook(step)
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(x.detach().numpy(), [0.0, 0.0])
     assert x.grad is None
 
 

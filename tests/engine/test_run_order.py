@@ -92,7 +92,7 @@ def test_running_out_of_numbers_falls_back_to_counting(seq_state):
     last, _ = _core._seq_order()
     _core._set_seq_order(0xFFFFFFFF - 2, True)
     x = ad.tensor(np.array([1.0, 2.0]), requires_grad=True)
-    y, values = x, [x.numpy()]
+    y, values = x, [x.detach().numpy()]
     for _ in range(5):                   # the numbers run out on the way
         y = ad.sin(y) * 2.0
         values.append(2.0 * np.sin(values[-1]))

@@ -42,7 +42,7 @@ def test_values_gradients_and_node_names_match_the_generic_path():
     leaves2, p2, picked2, out2 = _graph(VALUES, two_d=True)
     out2.backward()
     assert type(p._data) is np.ndarray and p.shape == (5,)
-    np.testing.assert_array_max_ulp(p.numpy(), p2.numpy()[0], maxulp=4)
+    np.testing.assert_array_max_ulp(p.detach().numpy(), p2.detach().numpy()[0], maxulp=4)
     np.testing.assert_allclose(out.item(), out2.item(), rtol=1e-15)
     for a, b in zip(leaves, leaves2):
         np.testing.assert_allclose(a.grad.item(), b.grad.item(), rtol=1e-13, atol=1e-16)
@@ -130,7 +130,8 @@ def test_softmax_of_a_long_vector_still_matches():
     for n in (1, 64, 65, 300):
         t = ad.tensor(x[:n], requires_grad=True)
         p = F.softmax(t, dim=-1)
-        np.testing.assert_allclose(p.numpy(), np.exp(x[:n]) / np.exp(x[:n]).sum(), rtol=1e-14)
+        np.testing.assert_allclose(p.detach().numpy(),
+                                   np.exp(x[:n]) / np.exp(x[:n]).sum(), rtol=1e-14)
         (p * ad.tensor(np.arange(n, dtype=float))).sum().backward()
         s = p.detach().numpy()
         expected = s * (np.arange(n) - (np.arange(n) * s).sum())
@@ -181,7 +182,7 @@ def test_select_of_a_view_and_far_indices_write_through(index):
     v.mul_(10.0)                                  # through x[index] = ..., into base
     expected = np.arange(302.0)
     expected[2 + (index % 300)] *= 10.0
-    np.testing.assert_array_equal(base.numpy(), expected)
+    np.testing.assert_array_equal(base.detach().numpy(), expected)
     base.sum().backward()                         # the write is recorded on base's graph
     want = np.ones(302)
     want[2 + (index % 300)] = 10.0

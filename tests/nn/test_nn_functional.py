@@ -17,8 +17,10 @@ def _log_softmax(z, axis):
 def test_softmax_log_softmax_values_and_gradients():
     a = rng.standard_normal((3, 4))
     x = ad.tensor(a, requires_grad=True)
-    np.testing.assert_allclose(F.log_softmax(x, dim=1).numpy(), _log_softmax(a, 1), rtol=1e-14)
-    np.testing.assert_allclose(F.softmax(x, dim=0).numpy(), np.exp(_log_softmax(a, 0)), rtol=1e-14)
+    np.testing.assert_allclose(F.log_softmax(x, dim=1).detach().numpy(),
+                               _log_softmax(a, 1), rtol=1e-14)
+    np.testing.assert_allclose(F.softmax(x, dim=0).detach().numpy(),
+                               np.exp(_log_softmax(a, 0)), rtol=1e-14)
     assert ad.autograd.gradgradcheck(lambda t: F.softmax(t, dim=1), [x])
     with pytest.warns(UserWarning, match="Implicit dimension"):
         F.softmax(x)
@@ -33,12 +35,12 @@ def test_cross_entropy_class_indices(reduction):
     nll = -_log_softmax(a, 1)[np.arange(5), t]
     expected = {"mean": nll.mean(), "sum": nll.sum(), "none": nll}[reduction]
     out = F.cross_entropy(x, ad.tensor(t), reduction=reduction)
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-13)
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-13)
     # weighted: the mean divides by the weights of the targets (PyTorch's definition)
     wn = w[t] * nll
     expected_w = {"mean": wn.sum() / w[t].sum(), "sum": wn.sum(), "none": wn}[reduction]
     out_w = F.cross_entropy(x, t, weight=ad.tensor(w), reduction=reduction)
-    np.testing.assert_allclose(out_w.numpy(), expected_w, rtol=1e-13)
+    np.testing.assert_allclose(out_w.detach().numpy(), expected_w, rtol=1e-13)
     assert ad.autograd.gradcheck(lambda z: F.cross_entropy(z, t, weight=w, reduction=reduction), [x])
 
 
@@ -59,8 +61,10 @@ def test_cross_entropy_ignore_index_and_spatial_targets():
     keep = t != -100
     picked = np.array([[-lp[n, t[n, d], d] if keep[n, d] else 0.0 for d in range(4)]
                        for n in range(2)])
-    np.testing.assert_allclose(F.cross_entropy(x, t).numpy(), picked.sum() / keep.sum(), rtol=1e-13)
-    np.testing.assert_allclose(F.cross_entropy(x, t, reduction="none").numpy(), picked, rtol=1e-13)
+    np.testing.assert_allclose(F.cross_entropy(x, t).detach().numpy(),
+                               picked.sum() / keep.sum(), rtol=1e-13)
+    np.testing.assert_allclose(F.cross_entropy(x, t, reduction="none").detach().numpy(),
+                               picked, rtol=1e-13)
     assert ad.autograd.gradcheck(lambda z: F.cross_entropy(z, t), [x])
 
 
@@ -69,11 +73,12 @@ def test_cross_entropy_probability_targets_and_label_smoothing():
     p = rng.dirichlet(np.ones(3), size=4)
     x = ad.tensor(a, requires_grad=True)
     lp = _log_softmax(a, 1)
-    np.testing.assert_allclose(F.cross_entropy(x, ad.tensor(p)).numpy(), -(p * lp).sum(1).mean(),
+    np.testing.assert_allclose(F.cross_entropy(x, ad.tensor(p)).detach().numpy(),
+                               -(p * lp).sum(1).mean(),
                                rtol=1e-13)
     t = np.array([0, 2, 1, 1])
     q = np.eye(3)[t] * 0.9 + 0.1 / 3
-    np.testing.assert_allclose(F.cross_entropy(x, t, label_smoothing=0.1).numpy(),
+    np.testing.assert_allclose(F.cross_entropy(x, t, label_smoothing=0.1).detach().numpy(),
                                -(q * lp).sum(1).mean(), rtol=1e-13)
     assert ad.autograd.gradcheck(lambda z: F.cross_entropy(z, p, reduction="sum"), [x])
 
@@ -96,14 +101,16 @@ def test_binary_cross_entropy_and_with_logits():
     s = 1 / (1 + np.exp(-z))
     bce = -(y * np.log(s) + (1 - y) * np.log(1 - s))
     x = ad.tensor(z, requires_grad=True)
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, y).numpy(), bce.mean(),
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, y).detach().numpy(),
+                               bce.mean(),
                                rtol=1e-12)
-    np.testing.assert_allclose(F.binary_cross_entropy(ad.sigmoid(x), y, reduction="sum").numpy(),
+    np.testing.assert_allclose(F.binary_cross_entropy(ad.sigmoid(x), y, reduction="sum").detach().numpy(),
+                               
                                bce.sum(), rtol=1e-12)
     pw = 3.0
     bce_pw = -(pw * y * np.log(s) + (1 - y) * np.log(1 - s))
     np.testing.assert_allclose(
-        F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction="none").numpy(),
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction="none").detach().numpy(),
         bce_pw, rtol=1e-12)
     assert ad.autograd.gradgradcheck(lambda t: F.binary_cross_entropy_with_logits(t, y, pos_weight=pw), [x])
     # gradient of the logits loss is sigmoid(x) - y
@@ -120,10 +127,12 @@ def test_binary_cross_entropy_and_with_logits():
 def test_mse_l1_linear():
     a, b = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
     x = ad.tensor(a, requires_grad=True)
-    np.testing.assert_allclose(F.mse_loss(x, b).numpy(), ((a - b) ** 2).mean())
-    np.testing.assert_allclose(F.l1_loss(x, b, reduction="sum").numpy(), np.abs(a - b).sum())
+    np.testing.assert_allclose(F.mse_loss(x, b).detach().numpy(), ((a - b) ** 2).mean())
+    np.testing.assert_allclose(F.l1_loss(x, b, reduction="sum").detach().numpy(),
+                               np.abs(a - b).sum())
     w, bias = rng.standard_normal((4, 2)), rng.standard_normal(4)
-    np.testing.assert_allclose(F.linear(x, ad.tensor(w), ad.tensor(bias)).numpy(), a @ w.T + bias)
+    np.testing.assert_allclose(F.linear(x, ad.tensor(w), ad.tensor(bias)).detach().numpy(),
+                               a @ w.T + bias)
     with pytest.raises(ValueError, match="linear"):
         F.linear(x, ad.tensor(w.T))
 
@@ -131,12 +140,12 @@ def test_mse_l1_linear():
 def test_activations():
     a = np.array([-2.0, -0.5, 0.5, 3.0])
     x = ad.tensor(a, requires_grad=True)
-    np.testing.assert_allclose(F.relu(x).numpy(), np.maximum(a, 0))
-    np.testing.assert_allclose(F.leaky_relu(x, 0.2).numpy(), np.where(a > 0, a, 0.2 * a))
-    np.testing.assert_allclose(F.sigmoid(x).numpy(), 1 / (1 + np.exp(-a)))
-    np.testing.assert_allclose(F.tanh(x).numpy(), np.tanh(a))
-    np.testing.assert_allclose(F.softplus(x).numpy(), np.log1p(np.exp(a)))
-    np.testing.assert_allclose(F.logsumexp(x, dim=0).numpy(), np.log(np.exp(a).sum()))
+    np.testing.assert_allclose(F.relu(x).detach().numpy(), np.maximum(a, 0))
+    np.testing.assert_allclose(F.leaky_relu(x, 0.2).detach().numpy(), np.where(a > 0, a, 0.2 * a))
+    np.testing.assert_allclose(F.sigmoid(x).detach().numpy(), 1 / (1 + np.exp(-a)))
+    np.testing.assert_allclose(F.tanh(x).detach().numpy(), np.tanh(a))
+    np.testing.assert_allclose(F.softplus(x).detach().numpy(), np.log1p(np.exp(a)))
+    np.testing.assert_allclose(F.logsumexp(x, dim=0).detach().numpy(), np.log(np.exp(a).sum()))
 
 
 def test_dropout_uses_the_seeded_generator_and_scales():
@@ -146,8 +155,8 @@ def test_dropout_uses_the_seeded_generator_and_scales():
     ad.manual_seed(3)
     y2 = F.dropout(x, 0.25)
     assert y1.tolist() == y2.tolist()
-    kept = y1.numpy() != 0
-    assert np.all(y1.numpy()[kept] == 1 / 0.75) and 0.6 < kept.mean() < 0.9
+    kept = y1.detach().numpy() != 0
+    assert np.all(y1.detach().numpy()[kept] == 1 / 0.75) and 0.6 < kept.mean() < 0.9
     y1.sum().backward()
     assert x.grad.tolist() == y1.tolist()
     assert F.dropout(x, 0.5, training=False) is x
@@ -167,11 +176,11 @@ def test_cross_entropy_fused_node_matches_the_composite(reduction):
     assert type(out.grad_fn).__name__ == "NllLossBackward0"
     assert out.grad_fn.next_functions[0][0].variable is x
     composite = F.nll_loss(F.log_softmax(x, dim=1), t, reduction=reduction)
-    np.testing.assert_allclose(out.numpy(), composite.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(out.detach().numpy(), composite.detach().numpy(), rtol=1e-15)
     seed = np.ones(()) if reduction != "none" else rng.standard_normal(6)
     (g,) = ad.autograd.grad(out, x, ad.tensor(seed), create_graph=True)
     (gc,) = ad.autograd.grad(composite, x, ad.tensor(seed), create_graph=True)
-    np.testing.assert_allclose(g.numpy(), gc.numpy(), rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(g.detach().numpy(), gc.detach().numpy(), rtol=1e-13, atol=1e-16)
     v = rng.standard_normal((6, 5))
     (h,) = ad.autograd.grad((g * ad.tensor(v)).sum(), x)
     (hc,) = ad.autograd.grad((gc * ad.tensor(v)).sum(), x)
@@ -203,5 +212,5 @@ def test_cross_entropy_fused_node_batched_gradients_and_fallbacks():
     # an ignored target, or a class weight: the general composite (no fused node)
     t_ign = np.array([1, 1, 3])
     out = F.cross_entropy(x, t_ign, ignore_index=1)
-    np.testing.assert_allclose(out.numpy(), -_log_softmax(a, 1)[2, 3], rtol=1e-13)
+    np.testing.assert_allclose(out.detach().numpy(), -_log_softmax(a, 1)[2, 3], rtol=1e-13)
     assert type(out.grad_fn).__name__ != "NllLossBackward0"

@@ -24,7 +24,7 @@ def test_parameter_is_a_tensor_that_requires_grad_and_shares_memory():
     t = ad.zeros(3)
     p = nn.Parameter(t)
     assert isinstance(p, ad.Tensor) and isinstance(p, nn.Parameter) and p.requires_grad
-    assert np.shares_memory(p.numpy(), t.numpy())
+    assert np.shares_memory(p.detach().numpy(), t.detach().numpy())
     assert not nn.Parameter(ad.zeros(2), requires_grad=False).requires_grad
     assert repr(p).startswith("Parameter containing:")
 
@@ -44,7 +44,7 @@ def test_linear_shapes_and_default_init():
     layer = nn.Linear(100, 30)
     assert layer.weight.shape == (30, 100) and layer.bias.shape == (30,)
     bound = 1 / np.sqrt(100)
-    w = layer.weight.numpy()
+    w = layer.weight.detach().numpy()
     assert np.all(np.abs(w) <= bound) and w.std() > bound / 3    # U(-b, b) has std b/sqrt(3)
     assert nn.Linear(2, 3, bias=False).bias is None
     assert [n for n, _ in nn.Linear(2, 3, bias=False).named_parameters()] == ["weight"]
@@ -77,13 +77,13 @@ def test_state_dict_round_trip():
     ad.manual_seed(1)
     a, b = MLP(), MLP()
     x = ad.ones((2, 3))
-    assert not np.allclose(a(x).numpy(), b(x).numpy())
+    assert not np.allclose(a(x).detach().numpy(), b(x).detach().numpy())
     sd = a.state_dict()
     assert not sd["head.weight"].requires_grad
     params_before = list(b.parameters())
     result = b.load_state_dict(sd)
     assert result.missing_keys == [] and result.unexpected_keys == []
-    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+    np.testing.assert_array_equal(a(x).detach().numpy(), b(x).detach().numpy())
     assert all(p is q for p, q in zip(params_before, b.parameters()))   # loaded in place
     bad = dict(sd)
     bad["head.bias"] = ad.zeros(5)

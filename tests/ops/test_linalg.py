@@ -20,7 +20,7 @@ def _hvp_forward_over_reverse(f, x0, t):
     with fwAD.dual_level():
         x = fwAD.make_dual(ad.tensor(x0, requires_grad=True), ad.tensor(t))
         (g,) = ad.autograd.grad(f(x), x, create_graph=True)
-        return fwAD.unpack_dual(g).tangent.numpy()
+        return fwAD.unpack_dual(g).tangent.detach().numpy()
 
 
 def _wc(x):
@@ -64,7 +64,7 @@ def test_matmul_shapes_values_and_gradients(sa, sb):
     a = ad.tensor(RNG.standard_normal(sa), requires_grad=True)
     b = ad.tensor(RNG.standard_normal(sb), requires_grad=True)
     out = a @ b
-    np.testing.assert_allclose(out.numpy(), a.numpy() @ b.numpy())
+    np.testing.assert_allclose(out.detach().numpy(), a.detach().numpy() @ b.detach().numpy())
     assert ad.autograd.gradcheck(ad.matmul, (a, b), check_forward_ad=True)
 
 
@@ -179,7 +179,7 @@ def test_numpy_joins_take_dtype_and_casting_as_numpy_does(join):
     out = join([a, b], dtype=np.float32)
     want = join([a.detach().numpy(), b.detach().numpy()], dtype=np.float32)
     assert isinstance(out, ad.Tensor) and out.dtype == np.float32
-    np.testing.assert_array_equal(out.numpy(), want)
+    np.testing.assert_array_equal(out.detach().numpy(), want)
     out.sum().backward()                            # the cast is differentiable
     assert a.grad.dtype == np.float64 and a.grad.tolist() == [1.0, 1.0]
     with pytest.raises(TypeError):                  # NumPy refuses float64 -> int64 here too

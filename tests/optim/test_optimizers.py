@@ -22,7 +22,7 @@ def _run(opt_cls, kwargs, steps=6):
         loss = 0.5 * (x @ (ad.tensor(A) @ x)) - (ad.tensor(b) * x).sum()
         loss.backward()
         opt.step()
-    return x.numpy(), p0, A, b
+    return x.detach().numpy(), p0, A, b
 
 
 def sgd_reference(p, A, b, steps, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
@@ -119,8 +119,8 @@ def test_step_skips_params_without_grad_and_bumps_version():
     (x * 2).sum().backward()
     v = x._version_value
     opt.step()
-    np.testing.assert_array_equal(x.numpy(), [0.0])
-    np.testing.assert_array_equal(y.numpy(), [1.0])
+    np.testing.assert_array_equal(x.detach().numpy(), [0.0])
+    np.testing.assert_array_equal(y.detach().numpy(), [1.0])
     assert x._version_value == v + 1
 
 
@@ -138,7 +138,7 @@ def test_state_dict_round_trip_continues_identically(cls, kw):
         loss_of(a).backward()
         opt_a.step()
     sd = opt_a.state_dict()
-    b = ad.tensor(a.numpy().copy(), requires_grad=True)
+    b = ad.tensor(a.detach().numpy().copy(), requires_grad=True)
     opt_b = cls([b], lr=999.0)
     opt_b.load_state_dict(sd)
     assert opt_b.param_groups[0]["lr"] == kw["lr"]
@@ -147,7 +147,7 @@ def test_state_dict_round_trip_continues_identically(cls, kw):
             opt.zero_grad()
             loss_of(x).backward()
             opt.step()
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     # the saved state is a snapshot, not a live view
     sd2 = opt_a.state_dict()
     key = next(iter(sd2["state"]))

@@ -54,7 +54,7 @@ def accumulate() -> np.ndarray:
 
 if __name__ == "__main__":
     w = fit(300)
-    np.testing.assert_allclose(w.numpy(), [1.0, -2.0, 0.5], atol=1e-6)
+    np.testing.assert_allclose(w.detach().numpy(), [1.0, -2.0, 0.5], atol=1e-6)
     assert derivatives() == (12.0, 12.0)
     np.testing.assert_array_equal(accumulate(), [2.0, 4.0])
     print("ok")
