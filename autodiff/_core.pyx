@@ -1864,6 +1864,21 @@ cdef inline bint _is_float(object arr):
     return arr.dtype.kind == 'f' or arr.dtype.kind == 'c'
 
 
+cdef inline bint _is_complex(object arr):
+    if type(arr) is ndarray:
+        return (<cnp.ndarray>arr).descr.kind == b'c'
+    return arr.dtype.kind == 'c'
+
+
+cdef _refuse_complex(OpSpec spec, object out):
+    # Until complex autograd lands, a complex result of inputs that take part in
+    # autograd would carry a wrong (non-Wirtinger) gradient: refuse to record it.
+    raise RuntimeError(
+        "%s: the result has dtype %s, and complex autograd is not supported yet (its "
+        "gradient would be wrong); detach() the inputs or keep the computation real"
+        % (spec.name, out.dtype))
+
+
 cdef object _anomaly_capture = None
 
 
@@ -2445,6 +2460,8 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
     cdef bint is_float = _is_float(out)
     cdef _OpState st
     cdef long v
+    if (record or any_tangent) and is_float and _is_complex(out):
+        _refuse_complex(spec, out)
     if spec.view_of >= 0:
         a = inputs[spec.view_of]
         if isinstance(a, TensorBase):
@@ -2478,6 +2495,10 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
     cdef OpNode node = None
     cdef _OpState st
     outs = tuple([_as_data(o) for o in out])
+    if record or any_tangent:
+        for k in range(len(outs)):
+            if spec.diff_outputs[k] and _is_complex(outs[k]):
+                _refuse_complex(spec, outs[k])
     if record:
         node = _make_node(spec, inputs, raw, params, outs)
     for k in range(len(outs)):

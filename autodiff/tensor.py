@@ -16,7 +16,6 @@ from . import _api_array
 from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise, linalg
 from .ops.binary import where
 
-_FLOAT_KINDS = "fc"
 _AUTOGRAD = None
 
 
@@ -50,8 +49,14 @@ class RemovableHandle:
         self.remove()
 
 
-def _check_float(dtype: np.dtype, what: str = "requires_grad") -> None:
-    if dtype.kind not in _FLOAT_KINDS:
+def _check_float(dtype: np.dtype) -> None:
+    """Refuse ``requires_grad`` on a tensor of ``dtype`` unless it is real floating point."""
+    if dtype.kind == "c":
+        # the engine's rules do not implement the conjugate Wirtinger convention yet
+        raise RuntimeError(f"requires_grad on a Tensor of dtype {dtype}: complex autograd is "
+                           "not supported yet; use the real and imaginary parts as two real "
+                           "tensors")
+    if dtype.kind != "f":
         raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
                            f"(got dtype {dtype}); cast first, e.g. t.double()")
 
@@ -111,6 +116,8 @@ class Tensor(_core.TensorBase):
     @data.setter
     def data(self, value: Any) -> None:
         arr = value._data if isinstance(value, _core.TensorBase) else np.asarray(value)
+        if self._requires_grad:
+            _check_float(arr.dtype)
         self._data = arr
 
     if TYPE_CHECKING:

@@ -121,7 +121,11 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
                            f"shape {np.shape(tensor._data)}"
                            + (" (a batch of tangents has one more leading axis)" if batched
                               else ""))
-    if tensor._data.dtype.kind not in "fc":
+    for what, dtype in (("primal", tensor._data.dtype), ("tangent", tarr.dtype)):
+        if dtype.kind == "c":
+            raise RuntimeError(f"make_dual: the {what} has dtype {dtype}, and complex "
+                               "autograd is not supported yet")
+    if tensor._data.dtype.kind != "f":
         raise RuntimeError(f"make_dual: expected a floating point primal, got dtype "
                            f"{tensor._data.dtype}")
     # the dual is a view of the primal: same memory, gradients flow back to it

@@ -192,8 +192,14 @@ class Function(metaclass=_FunctionMeta):
             node.out_dtypes = tuple(r.dtype if isinstance(r, _core.TensorBase) else np.float64
                                     for r in results)
             for k, (r, o) in enumerate(zip(results, outs)):
-                if (isinstance(r, _core.TensorBase) and id(o) not in ctx.non_differentiable
-                        and r._data.dtype.kind in "fc"):
+                if not isinstance(r, _core.TensorBase) or id(o) in ctx.non_differentiable:
+                    continue
+                if r._data.dtype.kind == "c":
+                    raise RuntimeError(f"{cls.__name__}.forward returned a result of dtype "
+                                       f"{r._data.dtype}, and complex autograd is not "
+                                       "supported yet; mark it non-differentiable or keep "
+                                       "the outputs real")
+                if r._data.dtype.kind == "f":
                     r._grad_fn = node
                     r._output_nr = k
                     r._requires_grad = True

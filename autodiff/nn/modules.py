@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .. import _core
-from ..tensor import Tensor
+from ..tensor import Tensor, _check_float
 from . import functional as F
 
 __all__ = ["Parameter", "Module", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU",
@@ -34,9 +34,8 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,))
         arr = data._data if isinstance(data, _core.TensorBase) else np.asarray(data)
-        if arr.dtype.kind in "iub" and requires_grad:
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
-                               f"(got dtype {arr.dtype})")
+        if requires_grad:
+            _check_float(arr.dtype)
         self._data = arr
         self._requires_grad = bool(requires_grad)
 
