@@ -967,16 +967,18 @@ def bmm(input: Any, mat2: Any) -> Any:
 
 
 def trace(input: Any) -> Any:
-    """Sum of the main diagonal of a matrix.
+    """Sum of the main diagonal of a matrix (square or not).
 
     >>> import autodiff as ad
     >>> ad.trace(ad.tensor([[1.0, 2.0], [3.0, 4.0]]))
     tensor(5.)
+    >>> ad.trace(ad.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    tensor(6.)
     """
     x = _operand(input)
     if _ndim(x) != 2:
         raise RuntimeError(f"trace: expects a matrix, got shape {_shape_of(x)}")
-    return _linalg.einsum(x, np.ones((), dtype=np.result_type(_data(x))), "ii,->")
+    return _linalg.trace(x)
 
 
 def det(input: Any) -> Any:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import MULTILINEAR, defop
+from ._registry import LINEAR, MULTILINEAR, defop
 from .reduce import _norm_forward
 from ._util import call_op, is_tensor
 
@@ -110,6 +110,20 @@ def einsum(a, b, subscripts):
     # path search costs more than it saves.
     big = a.size * b.size > 4096
     return np.einsum(f"...{sa},...{sb}->...{so}", a, b, optimize=big)
+
+
+# -- trace ---------------------------------------------------------------------------
+# The sum of the main diagonal of an m x n matrix (not only a square one), as NumPy's
+# and PyTorch's. The gradient is g on that diagonal: g times the m x n identity
+# (g may carry leading batch axes).
+def _trace_grad(g, x_shape):
+    eye = np.eye(x_shape[-2], x_shape[-1], dtype=g.dtype)
+    return np.expand_dims(g, (-2, -1)) * eye
+
+
+@defop(vjp={"x": _trace_grad}, jvp=LINEAR, batch_ok=True, node_name="TraceBackward0")
+def trace(x):
+    return np.trace(x, axis1=-2, axis2=-1)
 
 
 # -- inverse, determinants, solve ----------------------------------------------------

@@ -89,7 +89,9 @@ add("einsum", lambda x, y: ad.dot(x, y), (3,), (3,), id="dot")
 add("einsum", lambda x, y: np.dot(x, y), (2, 3, 2), (4, 2, 3), id="np-dot-nd")
 add("einsum", lambda x, y: ad.outer(x, y), (3,), (2,), id="outer")
 add("einsum", lambda x, y: ad.inner(x, y), (2, 3), (4, 3), id="inner")
-add("einsum", lambda x: ad.trace(x), (3, 3), id="trace")
+add("trace", ad.trace, (3, 3), id="trace-square")
+add("trace", ad.trace, (2, 4), id="trace-wide")
+add("trace", lambda x: x.trace(), (4, 3), id="trace-tall-method")
 add("diagonal", lambda x: np.trace(x, 1), (3, 4), id="np-trace-offset")
 
 

@@ -139,6 +139,21 @@ def test_errors_name_op_and_shapes():
         ad.linalg.norm(ad.ones((2, 2)), "nuc")
 
 
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4), (4, 2), (1, 3)])
+def test_trace_of_any_matrix_matches_pytorch_and_numpy(shape):
+    torch = pytest.importorskip("torch")
+    a = RNG.standard_normal(shape)
+    x = ad.tensor(a, requires_grad=True)
+    tx = torch.tensor(a, requires_grad=True)
+    y, ty = ad.trace(x), torch.trace(tx)
+    assert np.isclose(y.item(), ty.item()) and np.isclose(y.item(), np.trace(a))
+    assert y.grad_fn.name() == ty.grad_fn.name() == "TraceBackward0"
+    y.backward()
+    ty.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    assert ad.autograd.gradgradcheck(lambda t: ad.trace(t) ** 2, [x])
+
+
 def test_einsum_matches_numpy_on_varied_subscripts():
     a = RNG.standard_normal((2, 3, 3))
     b = RNG.standard_normal((3, 4))
