@@ -18,7 +18,7 @@ from .ops._registry import implements
 # Names installed as Tensor methods (``t.sum(dim=0)`` is ``ad.sum(t, dim=0)``).
 TENSOR_METHODS = [
     "sum", "mean", "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", "neg",
-    "matmul", "pow", "transpose", "permute", "squeeze", "unsqueeze", "flatten",
+    "matmul", "pow",
 ]
 # In-place Tensor methods: name -> out-of-place function (``t.foo_(...)`` writes ``foo(t, ...)`` into t).
 INPLACE_METHODS: dict[str, Any] = {}
@@ -198,100 +198,7 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None
     return reduce.mean(x, _axis(dim, axis), _keep(keepdim, keepdims))
 
 
-# -- shape ------------------------------------------------------------------
-def _shape_arg(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
-
-
-def reshape(input: Any, *shape: Any) -> Any:
-    """The same data with a new shape (one entry may be -1).
-
-    >>> import autodiff as ad
-    >>> ad.reshape(ad.arange(6.0), (2, 3)).shape
-    (2, 3)
-    """
-    return shape_mod_reshape(input, _shape_arg(shape))
-
-
-shape_mod_reshape = shape.reshape
-
-
-def transpose(input: Any, dim0: int = 0, dim1: int = 1) -> Any:
-    """Swap two axes (PyTorch's meaning).
-
-    >>> import autodiff as ad
-    >>> ad.transpose(ad.ones((2, 3)), 0, 1).shape
-    (3, 2)
-    """
-    return shape.swapaxes(input, dim0, dim1)
-
-
-def permute(input: Any, *dims: Any) -> Any:
-    """Reorder the axes.
-
-    >>> import autodiff as ad
-    >>> ad.permute(ad.ones((2, 3, 4)), 2, 0, 1).shape
-    (4, 2, 3)
-    """
-    return shape.permute(input, _shape_arg(dims))
-
-
-def broadcast_to(input: Any, shape_: Any) -> Any:
-    """Broadcast to a shape without copying.
-
-    >>> import autodiff as ad
-    >>> ad.broadcast_to(ad.ones(3), (2, 3)).shape
-    (2, 3)
-    """
-    return shape.broadcast_to(input, tuple(shape_))
-
-
-def unsqueeze(input: Any, dim: int) -> Any:
-    """Insert an axis of length one at ``dim``.
-
-    >>> import autodiff as ad
-    >>> ad.unsqueeze(ad.ones(3), 0).shape
-    (1, 3)
-    """
-    return shape.expand_dims(input, (dim,))
-
-
-def squeeze(input: Any, dim: Any = None) -> Any:
-    """Remove axes of length one (only ``dim`` if given and of length one).
-
-    >>> import autodiff as ad
-    >>> ad.squeeze(ad.ones((1, 3, 1))).shape
-    (3,)
-    """
-    shp = np.shape(input._data if isinstance(input, _core.TensorBase) else input)
-    if dim is None:
-        new = tuple(s for s in shp if s != 1)
-    else:
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = tuple(d % len(shp) for d in dims) if shp else ()
-        new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
-    return shape.reshape(input, new)
-
-
-def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
-    """Merge the axes from ``start_dim`` to ``end_dim`` into one.
-
-    >>> import autodiff as ad
-    >>> ad.flatten(ad.ones((2, 3, 4)), 1).shape
-    (2, 12)
-    """
-    shp = input.shape
-    if len(shp) == 0:
-        return shape.reshape(input, (1,))
-    s, e = start_dim % len(shp), end_dim % len(shp)
-    n = 1
-    for d in shp[s:e + 1]:
-        n *= d
-    return shape.reshape(input, tuple(shp[:s]) + (n,) + tuple(shp[e + 1:]))
-
-
+# -- casts and copies (reshape, transpose, squeeze ... are _api_array's) -------
 def astype(input: Any, dtype: Any) -> Any:
     """Cast to ``dtype``; gradients flow between floating dtypes.
 
@@ -408,11 +315,14 @@ def _np_mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     return mean(a, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
+_reshape_op = shape.reshape     # np.reshape's parameter ``shape`` hides the module below
+
+
 @implements(np.reshape)
 def _np_reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     if shape is None:
         shape = kwargs.pop("newshape")
-    return reshape(a, shape if isinstance(shape, (tuple, list)) else (shape,))
+    return _reshape_op(a, tuple(shape) if isinstance(shape, (tuple, list)) else (shape,))
 
 
 @implements(np.transpose)
@@ -1207,8 +1117,7 @@ def _np_isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
 
 # The public names (``from ._api import *`` in autodiff/__init__ takes exactly these).
 __all__ = [
-    "add", "sub", "mul", "div", "pow", "neg", "matmul", "sum", "mean", "reshape", "transpose",
-    "permute", "broadcast_to", "unsqueeze", "squeeze", "flatten", "astype", "clone", "where",
+    "add", "sub", "mul", "div", "pow", "neg", "matmul", "sum", "mean", "astype", "clone", "where",
     "round", "softplus", "gelu", "leaky_relu", "clamp", "clamp_min", "clamp_max", "maximum",
     "minimum", "arctan2", "floor_divide", "remainder", "reciprocal", "isnan", "isfinite",
     "isinf", "logical_not", "logical_and", "logical_or", "logical_xor", "prod", "amax", "amin",

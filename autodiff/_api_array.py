@@ -19,7 +19,7 @@ from .ops._util import neg_axis
 
 # Names installed as Tensor methods.
 TENSOR_METHODS: list[str] = [
-    "swapaxes", "swapdims", "moveaxis", "movedim", "ravel", "unflatten", "expand_as",
+    "reshape", "transpose", "permute", "squeeze", "unsqueeze", "flatten", "swapaxes", "swapdims", "moveaxis", "movedim", "ravel", "unflatten", "expand_as",
     "view_as", "reshape_as", "broadcast_to", "split", "tensor_split", "chunk", "unbind",
     "flip", "fliplr", "flipud", "roll", "tile", "repeat", "repeat_interleave", "narrow",
     "select", "diagonal", "diag", "tril", "triu", "t", "mm", "mv", "bmm", "dot", "outer",

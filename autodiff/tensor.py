@@ -690,7 +690,7 @@ class Tensor(_core.TensorBase):
                 [2., 5.],
                 [3., 6.]])
         """
-        return api.permute(self, tuple(reversed(range(self._data.ndim))))
+        return _api_array.permute(self, tuple(reversed(range(self._data.ndim))))
 
     def expand(self, *shape: Any) -> "Tensor":
         """Broadcast to ``shape`` without copying.
@@ -702,7 +702,7 @@ class Tensor(_core.TensorBase):
         """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return api.broadcast_to(self, shape)
+        return _api_array.broadcast_to(self, shape)
 
     def view(self, *shape: Any) -> "Tensor":
         """Reshape (alias of ``reshape``); ``-1`` infers one dimension.
@@ -712,18 +712,7 @@ class Tensor(_core.TensorBase):
         tensor([[0., 1., 2.],
                 [3., 4., 5.]])
         """
-        return api.reshape(self, *shape)
-
-    def reshape(self, *shape: Any) -> "Tensor":
-        """A tensor with the same data and a new shape.
-
-        >>> import autodiff as ad
-        >>> ad.arange(6.0).reshape(3, 2)
-        tensor([[0., 1.],
-                [2., 3.],
-                [4., 5.]])
-        """
-        return api.reshape(self, *shape)
+        return _api_array.reshape(self, *shape)
 
     if TYPE_CHECKING:
         # Installed at import by _install_methods(); declared here for type checkers.
@@ -746,6 +735,7 @@ class Tensor(_core.TensorBase):
         var = api.var
         std = api.std
         norm = api.norm
+        reshape = _api_array.reshape
         transpose = _api_array.transpose
         permute = _api_array.permute
         squeeze = _api_array.squeeze

@@ -1,4 +1,5 @@
 """SPEC §2 tensor state API, repr, and mixing Tensors with ndarrays and scalars."""
+import inspect
 import operator
 
 import numpy as np
@@ -191,3 +192,35 @@ def test_value_only_numpy_functions_work_on_tensors():
     assert np.allclose(a, [1.0, 2.0 + 1e-12])
     assert np.shape(a) == (2,) and np.ndim(a) == 1 and np.size(a) == 2
     assert np.count_nonzero(a) == 2
+
+
+def _keywords(fn):
+    """The names ``fn`` accepts as keywords after its tensor argument."""
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def test_methods_and_functions_of_one_name_are_one_implementation():
+    # t.squeeze(axis=0) raised while ad.squeeze(t, axis=0) worked: the method and the
+    # function were two definitions of the same name
+    shared = [name for name in dir(ad.Tensor) if not name.startswith("_")
+              and inspect.isfunction(getattr(ad, name, None))
+              and callable(getattr(ad.Tensor, name))]
+    for name in ("squeeze", "unsqueeze", "transpose", "permute", "flatten", "reshape",
+                 "broadcast_to"):
+        assert getattr(ad.Tensor, name) is getattr(ad, name), name
+    for name in shared:
+        method, function = getattr(ad.Tensor, name), getattr(ad, name)
+        if method is not function:
+            assert _keywords(method) == _keywords(function), name
+
+
+def test_shape_methods_take_the_functions_keywords():
+    t = ad.ones((1, 3, 1))
+    assert t.squeeze(axis=0).shape == ad.squeeze(t, axis=0).shape == (3, 1)
+    assert t.squeeze(dim=2).shape == (1, 3)
+    assert t.flatten(start_dim=1).shape == (1, 3)
+    assert t.unsqueeze(dim=-1).shape == (1, 3, 1, 1)
+    assert t.transpose(dim0=0, dim1=1).shape == (3, 1, 1)
+    with pytest.raises(IndexError, match="squeeze: dimension 3 is out of range"):
+        t.squeeze(3)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _api, _core
+from .. import _api, _api_array, _core
 from .._api import (gelu, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax,
                     softplus, tanh)
 from ..ops import _fast
@@ -110,7 +110,7 @@ def _weighted_nll(op: str, logp: Any, target: Any, weight: Any, ignore_index: in
     valid = valid.astype(logp.dtype)
     w_cls = None if weight is None else _as_tensor(weight)
     if w_cls is not None:
-        w_cls = _api.reshape(w_cls, tuple(shape))
+        w_cls = _api_array.reshape(w_cls, tuple(shape))
     picked_w = onehot if w_cls is None else _api.mul(w_cls, onehot)
     sample_w = _api.sum(picked_w, dim=ax) * valid           # weight of each sample's class
     nll = _api.neg(_api.sum(_api.mul(logp, picked_w), dim=ax)) * valid
@@ -191,7 +191,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     if weight is not None:
         shape = [1] * input.ndim
         shape[ax] = n_classes
-        terms = _api.mul(terms, _api.reshape(_as_tensor(weight), tuple(shape)))
+        terms = _api.mul(terms, _api_array.reshape(_as_tensor(weight), tuple(shape)))
     loss = _api.neg(_api.sum(terms, dim=ax))
     return _reduce(loss, reduction, "cross_entropy")
 
@@ -248,7 +248,7 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Any:
         raise ValueError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
                          f"shape {tuple(weight.shape)} (expected input.shape[-1] == "
                          f"weight.shape[1])")
-    out = _api.matmul(input, _api.transpose(weight, 0, 1))
+    out = _api.matmul(input, _api_array.transpose(weight, 0, 1))
     return out if bias is None else _api.add(out, bias)
 
 
