@@ -1038,10 +1038,19 @@ INPLACE_METHODS.update({"tril_": tril, "triu_": triu, "clamp_": _clamp, "clip_":
 
 
 # -- NumPy functions on Tensors (NumPy's meaning) --------------------------------------
-implements(np.concatenate)(concatenate)
-implements(np.stack)(stack)
-implements(np.hstack)(hstack)
-implements(np.vstack)(vstack)
+def _numpy_join(join: Any) -> Any:
+    """``join`` as NumPy's: one array stands for the sequence of its rows (np.vstack(a))."""
+    def numpy_join(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(tensors, _core.TensorBase):
+            tensors = tuple(tensors)        # a 0-d tensor raises TypeError, as in NumPy
+        return join(tensors, *args, **kwargs)
+    return numpy_join
+
+
+# (np.row_stack, deprecated, calls np.vstack)
+for _np_join, _join in [(np.concatenate, concatenate), (np.stack, stack), (np.hstack, hstack),
+                        (np.vstack, vstack)]:
+    implements(_np_join)(_numpy_join(_join))
 implements(np.fliplr)(fliplr)
 implements(np.flipud)(flipud)
 implements(np.tril)(lambda m, k=0: tril(m, k))

@@ -23,6 +23,13 @@ CASES = [
     ("stack", lambda a, b: np.stack([a, b], axis=-1), [(2, 3), (2, 3)]),
     ("hstack", lambda a, b: np.hstack([a, b]), [(2, 3), (2, 2)]),
     ("vstack", lambda a, b: np.vstack([a, b]), [(3,), (2, 3)]),
+    # one array is the sequence of its rows, as NumPy's joins take it
+    ("vstack-one-vector", lambda a: np.vstack(a), [(3,)]),
+    ("vstack-one-tensor", lambda a: np.vstack(a), [(2, 3, 2)]),
+    ("hstack-one-matrix", lambda a: np.hstack(a), [(2, 3)]),
+    ("hstack-one-tensor", lambda a: np.hstack(a), [(2, 3, 2)]),
+    ("stack-one-tensor", lambda a: np.stack(a, axis=1), [(2, 3)]),
+    ("concatenate-one-tensor", lambda a: np.concatenate(a, axis=1), [(2, 3, 2)]),
     ("reshape", lambda a: np.reshape(a, (3, -1)), [(2, 3)]),
     ("transpose", lambda a: np.transpose(a), [(2, 3, 4)]),
     ("transpose-axes", lambda a: np.transpose(a, (1, 0, 2)), [(2, 3, 4)]),
@@ -79,6 +86,21 @@ def test_numpy_function_on_tensors(name, fn, shapes):
     expected = fn(*[x.detach().numpy().copy() for x in xs])
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
     assert gradcheck(fn, xs, check_forward_ad=True)
+
+
+@pytest.mark.skipif(not hasattr(np, "row_stack"), reason="np.row_stack was removed")
+@pytest.mark.filterwarnings("ignore:`row_stack` alias is deprecated:DeprecationWarning")
+def test_row_stack_of_one_tensor_is_numpys():
+    x = leaf(2, 3)
+    out = np.row_stack(x)
+    np.testing.assert_array_equal(out.detach().numpy(), np.row_stack(x.detach().numpy()))
+    assert gradcheck(np.row_stack, [x])
+
+
+def test_joins_of_a_0d_tensor_raise_as_numpy_does():
+    for join in (np.vstack, np.hstack, np.stack):
+        with pytest.raises(TypeError, match="iteration over a 0-d"):
+            join(ad.tensor(1.0, requires_grad=True))
 
 
 def test_concatenate_and_matmul_give_gradients():
