@@ -804,8 +804,33 @@ def _einsum_parse(subscripts: str, shapes: list) -> tuple:
     return full, out
 
 
+def _einsum_sublists(args: tuple) -> tuple:
+    """The interleaved form ``(a, [0, 1], b, [1, 2], [0, 2])`` as ``("Ab,bC->AC", a, b)``:
+    label k is NumPy's letter (0-25 'A'-'Z', 26-51 'a'-'z'), ``...`` an ellipsis."""
+    def term(sublist: Any) -> str:
+        if not isinstance(sublist, (list, tuple)):
+            raise TypeError(f"einsum: expected a sublist of ints after each operand, got "
+                            f"{type(sublist).__name__}")
+        out = []
+        for k in sublist:
+            if k is Ellipsis:
+                out.append("...")
+            elif isinstance(k, (int, np.integer)) and 0 <= k < 52:
+                out.append(chr(ord("A") + k) if k < 26 else chr(ord("a") + k - 26))
+            else:
+                raise ValueError(f"einsum: a sublist holds ints in [0, 52) or Ellipsis, "
+                                 f"got {k!r}")
+        return "".join(out)
+    ops, sublists = list(args[0::2]), list(args[1::2])
+    out = ""
+    if len(args) % 2:
+        out = "->" + term(ops.pop())
+    return (",".join(term(t) for t in sublists) + out, *ops)
+
+
 def einsum(*args: Any, **kwargs: Any) -> Any:
-    """Einstein summation, ``ad.einsum("ij,jk->ik", a, b)`` (operands may also be one list).
+    """Einstein summation, ``ad.einsum("ij,jk->ik", a, b)`` (operands may also be one list,
+    or interleaved with sublists of ints: ``ad.einsum(a, [0, 1], b, [1, 2], [0, 2])``).
 
     Ellipses, the implicit output, traces and diagonals ("ii->i") are supported;
     more than two operands are contracted pairwise from the left.
@@ -813,12 +838,15 @@ def einsum(*args: Any, **kwargs: Any) -> Any:
     >>> import autodiff as ad
     >>> ad.einsum("ij,j->i", ad.ones((2, 3)), ad.ones(3))
     tensor([3., 3.])
+    >>> ad.einsum(ad.ones((2, 3)), [0, 1], ad.ones(3), [1], [0])
+    tensor([3., 3.])
     """
     if kwargs.get("out") is not None:
         raise TypeError("einsum: out= is not supported for Tensors")
-    if not args or not isinstance(args[0], str):
-        raise TypeError("einsum: expected the subscripts string first (NumPy's interleaved "
-                        "operand/sublist form is not supported)")
+    if not args:
+        raise TypeError("einsum: expected subscripts and operands")
+    if not isinstance(args[0], str):
+        args = _einsum_sublists(args)
     subscripts, ops = args[0], list(args[1:])
     if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
         ops = list(ops[0])

@@ -154,6 +154,41 @@ def test_trace_of_any_matrix_matches_pytorch_and_numpy(shape):
     assert ad.autograd.gradgradcheck(lambda t: ad.trace(t) ** 2, [x])
 
 
+SUBLIST_FORMS = [
+    ("matmul", [(2, 3), (3, 4)], lambda a, b: (a, [0, 1], b, [1, 2], [0, 2])),
+    ("implicit-output", [(2, 3), (3, 4)], lambda a, b: (a, [30, 1], b, [1, 2])),
+    ("trace", [(3, 3)], lambda a: (a, [0, 0], [])),
+    ("ellipsis", [(2, 3, 3), (3,)], lambda a, b: (a, [Ellipsis, 0, 1], b, [1], [Ellipsis, 0])),
+    ("three-operands", [(2, 3), (3, 4), (4,)], lambda a, b, c: (a, [0, 1], b, [1, 2], c, [2], [0])),
+]
+
+
+@pytest.mark.parametrize("shapes, form", [f[1:] for f in SUBLIST_FORMS],
+                         ids=[f[0] for f in SUBLIST_FORMS])
+def test_einsum_sublist_form_matches_pytorch(shapes, form):
+    torch = pytest.importorskip("torch")
+    arrays = [RNG.standard_normal(s) for s in shapes]
+    xs = [ad.tensor(a, requires_grad=True) for a in arrays]
+    txs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    for einsum in (ad.einsum, np.einsum):
+        out = einsum(*form(*xs))
+        tout = torch.einsum(*form(*txs))
+        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12)
+        w = RNG.standard_normal(tout.shape)
+        grads = ad.autograd.grad(out, xs, ad.tensor(w))
+        tgrads = torch.autograd.grad(tout, txs, torch.tensor(w))
+        for g, tg in zip(grads, tgrads):
+            np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-12, atol=1e-14)
+    assert ad.autograd.gradgradcheck(lambda *ts: ad.einsum(*form(*ts)), xs)
+
+
+def test_einsum_sublist_errors():
+    with pytest.raises(ValueError, match=r"ints in \[0, 52\)"):
+        ad.einsum(ad.ones(2), [52])
+    with pytest.raises(TypeError, match="sublist"):
+        ad.einsum(ad.ones(2), "i")
+
+
 def test_einsum_matches_numpy_on_varied_subscripts():
     a = RNG.standard_normal((2, 3, 3))
     b = RNG.standard_normal((3, 4))
