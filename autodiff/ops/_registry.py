@@ -51,6 +51,21 @@ UFUNCS: dict[Any, Callable] = {}
 ARRAY_FUNCTIONS: dict[Any, Callable] = {}
 
 
+def _listed_edges(hidden: frozenset, numbers: frozenset) -> property:
+    """``next_functions`` as PyTorch lists it: without the inputs at ``hidden`` (tensors
+    that are never differentiated, where's condition) nor those at ``numbers`` when
+    they were given a Python number or None (PyTorch's Scalar arguments: pow's
+    exponent, clamp's bounds). Read at introspection only; the engine's edges are
+    ``next_nodes``/``next_indices``, one per input."""
+    def next_functions(self: Any) -> tuple:
+        dtypes, shapes = self.in_dtypes, self.in_shapes
+        return tuple(edge for i, edge in enumerate(zip(self.next_nodes, self.next_indices))
+                     if i not in hidden and not (i in numbers and dtypes[i] is None
+                                                 and shapes[i] == ()))
+    next_functions.__doc__ = _core.Node.next_functions.__doc__
+    return property(next_functions)
+
+
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
@@ -122,7 +137,8 @@ def _make_wrapper(name: str, fn: Callable, inputs: list[str], params: list[str],
 
 def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
           name: str | None = None, node_name: str | None = None,
-          nondiff_inputs: tuple[str, ...] = (), variadic: bool = False,
+          nondiff_inputs: tuple[str, ...] = (), number_inputs: tuple[str, ...] = (),
+          variadic: bool = False,
           outputs: int = 0, diff_outputs: tuple[bool, ...] | None = None,
           batch_ok: bool = False, view: bool = False,
           differentiable: bool = True,
@@ -135,7 +151,9 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
     ``vjp`` maps each differentiable input to its rule (None: no gradient).
     ``jvp`` is ELEMENTWISE, LINEAR, MULTILINEAR, ZERO or a rule whose
     parameters may name tangents ``t_<input>``. ``nondiff_inputs`` are tensor
-    inputs without a gradient (e.g. ``where``'s condition). ``variadic``: the
+    inputs without a gradient (e.g. ``where``'s condition). ``number_inputs``: inputs
+    that PyTorch takes as a Scalar when given a number (pow's exponent): such a number,
+    like a nondiff input, is not listed in the node's ``next_functions``. ``variadic``: the
     first argument is a sequence of tensors. ``outputs=k``: the forward returns
     a tuple of k arrays. ``batch_ok``: the rules accept leading batch axes on
     g/tangents. ``view``: the output is a view of the first input.
@@ -207,12 +225,31 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         spec.node_variant = node_names      # the engine makes and caches the classes
         spec.variant_by_ndim = node_names_by_ndim
         spec.node_classes = {}
+        hidden = frozenset(i for i, a in enumerate(input_names) if a in nondiff_inputs)
+        numbers = frozenset(i for i, a in enumerate(input_names) if a in number_inputs)
+        if hidden or numbers:
+            listed = _listed_edges(hidden, numbers)
+            spec.node_cls.next_functions = listed
+            if node_names is not None:
+                spec.node_variant = _variant_listing(node_names, spec.node_classes, listed)
         if op in OPS:
             raise TypeError(f"op {op!r} is declared twice")
         OPS[op] = spec
         return wrapper
 
     return decorate
+
+
+def _variant_listing(node_names: Callable, classes: dict, listed: property) -> Callable:
+    """``node_names`` whose node classes get the op's ``next_functions`` (the engine makes
+    a named class on first sight: here it is made first, with the property)."""
+    def named(raw: Any, params: Any) -> str | None:
+        name = node_names(raw, params)
+        if name is not None and name not in classes:
+            classes[name] = cls = _core.make_node_class(name, _core.OpNode)
+            cls.next_functions = listed
+        return name
+    return named
 
 
 def implements(*numpy_functions: Any) -> Callable[[Callable], Callable]:

@@ -59,7 +59,7 @@ def _pow_node_name(raw, params):
 
 
 @defop(vjp={"x": _pow_grad_base, "y": _pow_grad_exponent}, jvp=ELEMENTWISE, batch_ok=True,
-       node_names=_pow_node_name)
+       node_names=_pow_node_name, number_inputs=("x", "y"))
 def pow(x, y):
     return x ** y
 
@@ -117,7 +117,7 @@ def _clip_grad_hi(g, x, lo, hi):
 
 
 @defop(vjp={"x": _clip_grad_x, "lo": _clip_grad_lo, "hi": _clip_grad_hi},
-       jvp=ELEMENTWISE, batch_ok=True, node_name="ClampBackward1")
+       jvp=ELEMENTWISE, batch_ok=True, node_name="ClampBackward1", number_inputs=("lo", "hi"))
 def clip(x, lo, hi):
     if lo is None and hi is None:
         raise ValueError("at least one of min and max must be given")
@@ -143,13 +143,14 @@ def arctan2(y, x):
 
 
 # piecewise constant: a zero gradient for both inputs (the engine's None), as the spec says
-@defop(vjp={"x": lambda g: None, "y": lambda g: None}, jvp=ZERO, node_name="FloorDivideBackward0")
+@defop(vjp={"x": lambda g: None, "y": lambda g: None}, jvp=ZERO, node_name="FloorDivideBackward0",
+       number_inputs=("y",))
 def floor_divide(x, y):
     return np.floor_divide(x, y)
 
 
 # x - y * floor(x / y) (Python's and PyTorch's remainder: the sign of y)
 @defop(vjp={"x": pass_grad, "y": lambda g, x, y: -g * np.floor_divide(x, y)},
-       jvp=ELEMENTWISE, batch_ok=True)
+       jvp=ELEMENTWISE, batch_ok=True, number_inputs=("y",))
 def remainder(x, y):
     return np.remainder(x, y)

@@ -61,6 +61,57 @@ def test_next_functions_and_accumulate_grad_variable():
     assert w.grad_fn.next_functions[0][0] is acc_x
 
 
+# Expressions with a Python number (or a boolean condition) beside a tensor, written
+# for either library (``m`` is torch or autodiff). PyTorch lists a number it wraps as a
+# tensor (add, sub, mul, div, maximum) as a None edge, and leaves out a number its schema
+# takes as a Scalar (pow, clamp, remainder) and where's condition.
+NUMBER_OPERANDS = {
+    "x**2": lambda m, x: x ** 2,
+    "x**0.5": lambda m, x: x ** 0.5,
+    "x.pow(3)": lambda m, x: x.pow(3),
+    "2**x": lambda m, x: 2 ** x,
+    "x**t": lambda m, x: x ** m.tensor(2.0),
+    "x+1": lambda m, x: x + 1,
+    "1+x": lambda m, x: 1 + x,
+    "x-1": lambda m, x: x - 1,
+    "2*x": lambda m, x: 2 * x,
+    "x/3": lambda m, x: x / 3,
+    "add-alpha": lambda m, x: m.add(x, 1, alpha=2),
+    "clamp(x,0,1)": lambda m, x: m.clamp(x, 0, 1),
+    "clamp(min=0)": lambda m, x: m.clamp(x, min=0),
+    "x.clamp(max=1)": lambda m, x: x.clamp(max=1),
+    "x%2": lambda m, x: x % 2,
+    "maximum": lambda m, x: m.maximum(x, m.tensor(0.0)),
+    "where-number": lambda m, x: m.where(x > 0, x, 0.0),
+    "where-tensor": lambda m, x: m.where(x > 0, x, m.zeros(3)),
+}
+
+
+@pytest.mark.parametrize("expr", NUMBER_OPERANDS.values(), ids=NUMBER_OPERANDS.keys())
+def test_next_functions_list_the_inputs_pytorch_lists(expr):
+    torch = pytest.importorskip("torch")
+    a = np.array([0.3, 1.2, -0.7])
+    y = expr(ad, ad.tensor(a, requires_grad=True))
+    ty = expr(torch, torch.tensor(a, requires_grad=True))
+    edges = [None if n is None else n.name() for n, _ in y.grad_fn.next_functions]
+    torch_edges = [None if n is None else n.name().split("::")[-1]
+                   for n, _ in ty.grad_fn.next_functions]
+    assert y.grad_fn.name() == ty.grad_fn.name()
+    # (a reflected number comes first here: 2 * x is mul(2, x), PyTorch's mul(x, 2))
+    assert sorted(edges, key=str) == sorted(torch_edges, key=str)
+
+
+def test_next_functions_after_backward_and_of_variant_nodes():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = 2.0 ** x
+    y.sum().backward()
+    assert y.grad_fn.name() == "PowBackward2"
+    (edge,) = y.grad_fn.next_functions             # still one edge once the graph is freed
+    assert edge[0].variable is x
+    e = ad.tensor([3.0, 3.0], requires_grad=True)
+    assert [n.name() for n, _ in (x ** e).grad_fn.next_functions] == ["AccumulateGrad"] * 2
+
+
 def test_multi_output_index_in_next_functions():
     class Halves(Function):
         @staticmethod
