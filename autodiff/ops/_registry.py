@@ -143,6 +143,7 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
           batch_ok: bool = False, view: bool = False,
           differentiable: bool = True,
           node_names: Callable[..., str | None] | None = None,
+          node_variants: tuple[str, ...] = (),
           node_names_by_ndim: bool = False,
           forward_direct: Callable | None = None,
           vjp_into: Callable | None = None) -> Callable[[Callable], Callable]:
@@ -159,6 +160,8 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
     g/tangents. ``view``: the output is a view of the first input.
     ``node_names(raw_inputs, params)`` may name the node after how the op was called
     (PyTorch's ``SumBackward1`` for a sum over dims); None keeps ``node_name``.
+    ``node_variants``: the names it may return, when the op has ``number_inputs`` or
+    ``nondiff_inputs`` (their classes must list the same ``next_functions``).
     ``node_names_by_ndim``: those names depend only on the inputs' ndims (the engine
     caches them). ``forward_direct``: a C-level callable (``operator.add``, a NumPy
     ufunc) that computes what the forward does from the inputs alone; the engine
@@ -227,29 +230,23 @@ def defop(vjp: dict[str, Callable | None] | None = None, jvp: Any = None, *,
         spec.node_classes = {}
         hidden = frozenset(i for i, a in enumerate(input_names) if a in nondiff_inputs)
         numbers = frozenset(i for i, a in enumerate(input_names) if a in number_inputs)
+        if (hidden or numbers) and node_names is not None and not node_variants:
+            raise TypeError(f"op {op!r}: declare the node_variants that node_names may "
+                            "return (they list next_functions as the op's node class does)")
         if hidden or numbers:
             listed = _listed_edges(hidden, numbers)
             spec.node_cls.next_functions = listed
-            if node_names is not None:
-                spec.node_variant = _variant_listing(node_names, spec.node_classes, listed)
+            # the classes node_names may name, made here with the property (the engine
+            # would make a plain one on first sight)
+            for variant in node_variants:
+                spec.node_classes[variant] = _core.make_node_class(variant, _core.OpNode)
+                spec.node_classes[variant].next_functions = listed
         if op in OPS:
             raise TypeError(f"op {op!r} is declared twice")
         OPS[op] = spec
         return wrapper
 
     return decorate
-
-
-def _variant_listing(node_names: Callable, classes: dict, listed: property) -> Callable:
-    """``node_names`` whose node classes get the op's ``next_functions`` (the engine makes
-    a named class on first sight: here it is made first, with the property)."""
-    def named(raw: Any, params: Any) -> str | None:
-        name = node_names(raw, params)
-        if name is not None and name not in classes:
-            classes[name] = cls = _core.make_node_class(name, _core.OpNode)
-            cls.next_functions = listed
-        return name
-    return named
 
 
 def implements(*numpy_functions: Any) -> Callable[[Callable], Callable]:

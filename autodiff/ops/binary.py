@@ -59,7 +59,8 @@ def _pow_node_name(raw, params):
 
 
 @defop(vjp={"x": _pow_grad_base, "y": _pow_grad_exponent}, jvp=ELEMENTWISE, batch_ok=True,
-       node_names=_pow_node_name, number_inputs=("x", "y"))
+       node_names=_pow_node_name, node_variants=("PowBackward1", "PowBackward2"),
+       number_inputs=("x", "y"))
 def pow(x, y):
     return x ** y
 
