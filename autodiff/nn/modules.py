@@ -45,6 +45,13 @@ class Parameter(Tensor):
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (Parameter, (self._data, self._requires_grad))
 
+    def __deepcopy__(self, memo: dict) -> "Parameter":
+        # a Parameter again (Tensor's deepcopy makes a plain Tensor), with copied values
+        # and requires_grad; as PyTorch's, the copy starts without a .grad
+        result = type(self)(self._array().copy(), self._requires_grad)
+        memo[id(self)] = result
+        return result
+
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 

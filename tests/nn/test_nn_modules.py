@@ -1,4 +1,6 @@
 """ad.nn.Module, Parameter, Linear, Sequential."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -27,6 +29,37 @@ def test_parameter_is_a_tensor_that_requires_grad_and_shares_memory():
     assert np.shares_memory(p.detach().numpy(), t.detach().numpy())
     assert not nn.Parameter(ad.zeros(2), requires_grad=False).requires_grad
     assert repr(p).startswith("Parameter containing:")
+
+
+@pytest.mark.parametrize("requires_grad", [True, False])
+def test_deepcopy_of_a_parameter_is_a_parameter_as_in_pytorch(requires_grad):
+    torch = pytest.importorskip("torch")
+    values = np.array([1.0, -2.0])
+    copies = []
+    for lib, param in ((ad, nn.Parameter), (torch, torch.nn.Parameter)):
+        p = param(lib.tensor(values), requires_grad=requires_grad)
+        if requires_grad:
+            p.grad = lib.tensor(values * 3)
+        q = copy.deepcopy(p)
+        assert type(q) is param and q is not p
+        copies.append((q.requires_grad, q.detach().numpy().tolist(), q.grad is None))
+        q.data[0] = 7.0                                 # its own memory
+        assert p.detach().numpy()[0] == 1.0
+    assert copies[0] == copies[1]
+
+
+def test_deepcopy_of_a_module_keeps_parameters_and_their_sharing():
+    m = MLP()
+    m.shared = m.scale
+    c = copy.deepcopy(m)
+    assert [type(p) for p in c.parameters()] == [nn.Parameter] * len(list(m.parameters()))
+    assert c.shared is c.scale and c.scale is not m.scale
+    for (name, p), (_, q) in zip(m.named_parameters(), c.named_parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), err_msg=name)
+    x = ad.ones((4, 3))
+    c(x).sum().backward()
+    assert all(p.grad is None for p in m.parameters())
+    assert all(q.grad is not None for q in c.parameters())
 
 
 def test_registration_names_and_order():
