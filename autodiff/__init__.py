@@ -11,6 +11,26 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 
+def _shadowed_install():
+    """The folder of another autodiff on sys.path when this one is a source folder
+    without a compiled core (imported first because the current directory is the
+    checkout), else None."""
+    import importlib.machinery
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.realpath(__file__))
+    if any(os.path.exists(os.path.join(here, "_core" + suffix))
+           for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+        return None     # built here: a build problem, not a shadowed install
+    parent = os.path.dirname(here)
+    others = [p for p in sys.path if os.path.realpath(p or os.curdir) != parent]
+    spec = importlib.machinery.PathFinder.find_spec(__name__, others)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return list(spec.submodule_search_locations)[0]
+
+
 def _load_core():
     """Import the compiled engine; fail with the build command if missing or stale."""
     import hashlib
@@ -21,6 +41,16 @@ def _load_core():
     try:
         from . import _core
     except ImportError as exc:
+        installed = _shadowed_install()
+        if installed is not None:
+            raise ImportError(
+                f"autodiff: Python imported the source folder {os.path.dirname(__file__)}, "
+                f"which has no compiled core (autodiff/_core), instead of the autodiff "
+                f"installed at {installed}: the current directory comes first on sys.path "
+                "and its unbuilt autodiff/ shadows the installed package. Run Python from "
+                "another directory to use the installed autodiff, or build this checkout in "
+                "place with `python setup.py build_ext --inplace` (or `pip install -e .`)."
+            ) from None
         raise ImportError(f"autodiff's compiled core (autodiff/_core) is missing or was built "
                           f"for another Python/NumPy: {exc}. {how}") from None
     src = os.path.join(os.path.dirname(__file__), "_core.pyx")
