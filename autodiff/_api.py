@@ -246,11 +246,9 @@ def getitem(input: Any, idx: Any) -> Any:
     out = index.getitem(input, idx)
     if not index._is_basic(idx):
         # advanced indexing copies: the result is not a view of ``input``
-        out._version = _core.VersionCounter()
+        out._version_counter = _core.VersionCounter()
         out._base = None
-    elif isinstance(input, _core.TensorBase):
-        # in-place ops on this view are written through ``input[idx] = ...``
-        out._view_of = (input, idx)
+        out._view_of = None
     return out
 
 

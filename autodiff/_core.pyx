@@ -273,9 +273,13 @@ cpdef set_grad_enabled_flag(bint flag):
 cdef class VersionCounter:
     """Counts in-place modifications of a tensor's memory (shared by views)."""
     cdef public long value
+    # in-place writes that changed the autograd history of the memory: a view made
+    # before the last one re-derives its grad_fn from its source (see _sync_view)
+    cdef public long grad_writes
 
     def __cinit__(self):
         self.value = 0
+        self.grad_writes = 0
 
 
 cdef object _tensor_class = None
@@ -318,8 +322,9 @@ cdef class TensorBase:
     cdef public int _output_nr
     cdef public bint _requires_grad
     cdef public object _base             # the tensor this one is a view of
-    # (source, index) of a basic-indexing view; an int i stands for (_base, i) (the int
-    # select of a base tensor, W1's p[i]: no tuple per select). Read it as _view_of.
+    # (source, view op's spec, params, grad_writes when its grad_fn was derived) of a
+    # view; an int i stands for (_base, getitem, (i,), 0) (the int select of a base
+    # tensor, W1's p[i]: no tuple per select). Read it as _view_of.
     cdef object _view_src
     cdef object __weakref__
     # No cdef methods (module functions _t_extra, _t_vc, _t_array instead): a class
@@ -336,14 +341,16 @@ cdef class TensorBase:
 
     @property
     def _view_of(self):
-        """(source, index) of a view made by basic indexing, else None."""
-        if type(self._view_src) is int:
-            return (self._base, self._view_src)
-        return self._view_src
+        """(source, spec, params) of a view: ``spec.module_func(source, *params)`` makes
+        it again. None for a tensor that is not a view."""
+        info = _view_info(self)
+        return None if info is None else info[:3]
 
     @_view_of.setter
     def _view_of(self, value):
-        self._view_src = value
+        if value is not None:
+            raise ValueError("_view_of can only be cleared (set to None)")
+        self._view_src = None
 
     @property
     def _retains_grad(self):
@@ -383,11 +390,26 @@ cdef class TensorBase:
 
     @property
     def _version(self):
-        """The version counter, shared with views and ``detach()``ed tensors."""
+        """How many in-place ops changed this tensor's memory (through it or any view
+        sharing it), an int as in PyTorch.
+
+        >>> import autodiff as ad
+        >>> x = ad.zeros(3)
+        >>> v = x[1:]
+        >>> x._version, v._version
+        (0, 0)
+        >>> v.add_(1.0)._version, x._version
+        (1, 1)
+        """
+        return 0 if self._vc is None else self._vc.value
+
+    @property
+    def _version_counter(self):
+        """The version counter object, shared with views and ``detach()``ed tensors."""
         return _t_vc(self)
 
-    @_version.setter
-    def _version(self, VersionCounter value):
+    @_version_counter.setter
+    def _version_counter(self, VersionCounter value):
         self._vc = value
 
     @property
@@ -425,6 +447,7 @@ cdef class TensorBase:
         >>> x.grad_fn is None, (x * 2).grad_fn.name()
         (True, 'MulBackward0')
         """
+        _sync_view(self)
         return self._grad_fn
 
     @property
@@ -436,6 +459,7 @@ cdef class TensorBase:
         >>> x.is_leaf, (x * 2).is_leaf, ad.ones(2).is_leaf
         (True, False, True)
         """
+        _sync_view(self)
         return self._grad_fn is None
 
     @property
@@ -494,10 +518,6 @@ cdef class TensorBase:
         if fast is not None:
             return fast
         return _getitem_fn(self, index)
-
-    @property
-    def _version_value(self):
-        return 0 if self._vc is None else self._vc.value
 
 
 cdef OpSpec _OP_ADD = None, _OP_SUB = None, _OP_MUL = None, _OP_DIV = None, _OP_NEG = None
@@ -640,6 +660,7 @@ cdef inline tuple edge_of(object x):
     cdef TensorBase t
     if isinstance(x, TensorBase):
         t = <TensorBase>x
+        _sync_view(t)
         if t._grad_fn is not None:
             return (t._grad_fn, t._output_nr)
         if t._requires_grad:
@@ -2085,6 +2106,8 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, object a, tuple params):
     cdef OpNode node
     cdef TensorBase result, src
     cdef tuple nexts, idxs
+    if isinstance(a, TensorBase):
+        _sync_view(<TensorBase>a)
     if op == SC_STACK:
         n = len(inputs)
         if n == 0 or len(params) != 1 or params[0] != 0:
@@ -2095,6 +2118,7 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, object a, tuple params):
         for i in range(n):
             if not _f64_scalar_tensor(inputs[i], &o[i]):
                 return None
+            _sync_view(<TensorBase>inputs[i])
             if (<TensorBase>inputs[i])._requires_grad:
                 any_grad = True
         fl = _flags()
@@ -2199,6 +2223,62 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, object a, tuple params):
 cdef OpSpec _SPEC_STACK = None, _SPEC_SOFTMAX = None, _SPEC_GETITEM = None
 
 
+# -- views after in-place writes ----------------------------------------------------
+# A view's grad_fn is derived from its source's history when the view is made. An
+# in-place write through the source or another view of the same memory changes that
+# history (and counts in grad_writes): a view made before it is derived again on its
+# next use, as PyTorch regenerates a view's grad_fn, so that it never hands on a
+# gradient of values it no longer holds.
+cdef inline tuple _view_info(TensorBase t):
+    """(source, spec, params, grad_writes when derived) of a view, else None."""
+    src = t._view_src
+    if src is None:
+        return None
+    if type(src) is int:
+        return (t._base, _SPEC_GETITEM, (src,), 0)
+    return <tuple>src
+
+
+cdef inline int _sync_view(TensorBase t) except -1:
+    """Derive ``t``'s autograd state again if it is a view made before an in-place
+    write changed its memory's history (one pointer test for other tensors)."""
+    cdef object src
+    cdef long stamp
+    if t._base is None:
+        return 0
+    src = t._view_src
+    if src is None or t._vc is None:
+        return 0
+    stamp = 0 if type(src) is int else <long>(<tuple>src)[3]
+    if t._vc.grad_writes != stamp:
+        _refresh_view(t)
+    return 0
+
+
+cdef int _refresh_view(TensorBase t) except -1:
+    source, spec, params, _ = _view_info(t)
+    cdef Flags fl = _flags()
+    cdef bint prev = fl.grad_enabled
+    fl.grad_enabled = True      # the history is the data's, whatever the mode of this use
+    try:
+        fresh = (<OpSpec>spec).module_func(source, *params)
+    finally:
+        fl.grad_enabled = prev
+    t._grad_fn = (<TensorBase>fresh)._grad_fn
+    t._output_nr = (<TensorBase>fresh)._output_nr
+    t._requires_grad = (<TensorBase>fresh)._requires_grad
+    tangent = _live_tangent(<TensorBase>fresh)
+    if tangent is not None:
+        _set_tangent(t, tangent)
+    t._view_src = _untracked((source, spec, params, t._vc.grad_writes))
+    return 0
+
+
+def sync_view(TensorBase t):
+    """Bring a view's autograd state up to date after in-place writes to its memory."""
+    _sync_view(t)
+
+
 def set_vector_ops(OpSpec stack, OpSpec softmax, OpSpec getitem):
     """Register the ops behind ``stack_scalars``, ``softmax_vector`` and ``select``."""
     global _SPEC_STACK, _SPEC_SOFTMAX, _SPEC_GETITEM
@@ -2241,11 +2321,11 @@ cdef object _select(object x, object index):
               else _untracked((index,)))
     result = _vector_dispatch(_SPEC_GETITEM, None, x, params)
     if result is not None:
-        # in-place ops on this view are written through ``x[index] = ...``
-        if (<TensorBase>result)._base is x:
-            (<TensorBase>result)._view_src = index       # stands for (x, index)
+        if (<TensorBase>result)._base is x and (<TensorBase>result)._vc.grad_writes == 0:
+            (<TensorBase>result)._view_src = index       # stands for (x, getitem, (index,), 0)
         else:
-            (<TensorBase>result)._view_src = _untracked((x, index))
+            (<TensorBase>result)._view_src = _untracked(
+                (x, _SPEC_GETITEM, params, (<TensorBase>result)._vc.grad_writes))
     return result
 
 
@@ -2277,6 +2357,10 @@ cdef object _scalar_op(OpSpec spec, Py_ssize_t n, object a0, object a1, tuple pa
     cdef OpNode node
     cdef TensorBase result
     cdef object e0, e1
+    if isinstance(a0, TensorBase):
+        _sync_view(<TensorBase>a0)
+    if isinstance(a1, TensorBase):
+        _sync_view(<TensorBase>a1)
     if n == 1:
         if not _scalar_operand(a0, &x, &t0, &g0):
             return None
@@ -2410,6 +2494,7 @@ cdef object _dispatch_generic(OpSpec spec, tuple inputs, tuple params):
         a = inputs[i]
         if isinstance(a, TensorBase):
             t = <TensorBase>a
+            _sync_view(t)
             d = t._data
             if not is_view and type(d) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>d) == 0:
                 # a 0-d array enters as a NumPy scalar (an immutable snapshot): scalar
@@ -2467,6 +2552,7 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
         if isinstance(a, TensorBase):
             result._vc = _t_vc(<TensorBase>a)
             result._base = a if (<TensorBase>a)._base is None else (<TensorBase>a)._base
+            result._view_src = _untracked((a, spec, params, result._vc.grad_writes))
     if record and is_float:
         node = _make_node(spec, inputs, raw, params, out)
         result._grad_fn = node

@@ -15,7 +15,9 @@ from . import _api as api
 from . import _api_array
 from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise, linalg
 from .ops.binary import where
+from .ops.index import getitem as _getitem_op
 
+_GETITEM = _getitem_op.spec
 _AUTOGRAD = None
 
 
@@ -150,6 +152,7 @@ class Tensor(_core.TensorBase):
         >>> x.requires_grad, (x * 2).requires_grad, ad.ones(2).requires_grad
         (True, True, False)
         """
+        _core.sync_view(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -198,6 +201,7 @@ class Tensor(_core.TensorBase):
         >>> h.grad
         tensor([ 6., 12.])
         """
+        _core.sync_view(self)
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._grad_fn is None or self._retains_grad:
@@ -218,7 +222,7 @@ class Tensor(_core.TensorBase):
         (False, True)
         """
         t = _core.make_tensor(self._array())
-        t._version = self._version
+        t._version_counter = self._version_counter
         return t
 
     def detach_(self) -> "Tensor":
@@ -243,6 +247,7 @@ class Tensor(_core.TensorBase):
         >>> v.grad
         tensor([2., 2.])
         """
+        _core.sync_view(self)
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is None:
@@ -781,66 +786,84 @@ def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
     grad_on = _core.is_grad_enabled()
     if not isinstance(result, _core.TensorBase):
         result = _core.make_tensor(np.asarray(result))
+    _core.sync_view(target)
     if grad_on:
         if target._grad_fn is None and target._requires_grad:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
                                f"operation ({op_name}); wrap it in `with ad.no_grad():` or use "
                                "an out-of-place op")
+        _keep_old_value(target, result)
         if target._base is not None and (target._requires_grad or result._requires_grad):
-            if target._view_of is None:
-                raise RuntimeError(f"{op_name}: in-place modification of a view (other than a "
-                                   "slice/int index) of a tensor that takes part in autograd "
-                                   "is not supported; use an out-of-place op")
-            return _inplace_through_view(target, result)
+            return _inplace_through_view(target, result, op_name)
         if target._requires_grad and not result._requires_grad:
             # the new values do not depend on the old ones: the old history gets a zero
             # gradient (not its old one), and the tensor stays part of the graph
             result = where(np.ones(target.shape, dtype=bool), result, target)
-    node = result._grad_fn
-    if node is not None and isinstance(node, _core.OpNode) and node.saved_tensors_ is not None:
-        saved = list(node.saved_tensors_)
-        if any(s is target for s in saved):
-            old = _core.make_tensor(target._data.copy())
-            old._grad_fn = target._grad_fn
-            old._output_nr = target._output_nr
-            old._requires_grad = target._requires_grad
-            data = list(node.saved_data)
-            versions = list(node.saved_versions)
-            for i, s in enumerate(saved):
-                if s is target:
-                    saved[i], data[i], versions[i] = old, old._data, 0
-            node.saved_tensors_, node.saved_data = tuple(saved), tuple(data)
-            node.saved_versions = tuple(versions)
-    arr = target._array()
-    if not arr.flags.writeable:
-        raise RuntimeError(f"{op_name}: the tensor's memory is read-only (a broadcast view); "
-                           "clone() it first")
+    else:
+        _keep_old_value(target, result)
+    arr = _writable(target, op_name)
     try:
         np.copyto(arr, result._data, casting="same_kind")
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{op_name}: cannot write a result of shape {result.shape} and dtype "
                         f"{result.dtype} into a tensor of shape {target.shape} and dtype "
                         f"{target.dtype} ({exc})") from None
-    target._version.value += 1
+    counter = target._version_counter
+    counter.value += 1
     if result._requires_grad and grad_on:
         target._grad_fn = result._grad_fn
         target._output_nr = result._output_nr
         target._requires_grad = True
+        counter.grad_writes += 1     # views made before now derive their history again
     if result._fw_tangent is not None:
         target._fw_tangent = result._fw_tangent
     return target
 
 
-def _inplace_through_view(view: Tensor, result: Any) -> Tensor:
-    """In-place on ``view = source[idx]``: record ``source[idx] = result`` on the source
-    (PyTorch's CopySlices), then make ``view`` a fresh ``source[idx]`` of it."""
-    source, idx = view._view_of
-    api.setitem(source, idx, result)   # writes the shared memory, bumps the shared version
-    fresh = api.getitem(source, idx)
-    view._grad_fn = fresh._grad_fn
-    view._output_nr = fresh._output_nr
-    view._requires_grad = fresh._requires_grad
-    view._fw_tangent = fresh._fw_tangent
+def _writable(target: Tensor, op_name: str) -> np.ndarray:
+    arr = target._array()
+    if not arr.flags.writeable:
+        raise RuntimeError(f"{op_name}: the tensor's memory is read-only (a broadcast view or "
+                           "a diagonal); clone() it first")
+    return arr
+
+
+def _keep_old_value(target: Tensor, result: Tensor) -> None:
+    """Give the node that computed ``result`` a copy of ``target`` where it saved it:
+    the write is about to change the saved values."""
+    node = result._grad_fn
+    if node is None or not isinstance(node, _core.OpNode) or node.saved_tensors_ is None:
+        return
+    saved = list(node.saved_tensors_)
+    if not any(s is target for s in saved):
+        return
+    old = _core.make_tensor(target._data.copy())
+    old._grad_fn = target._grad_fn
+    old._output_nr = target._output_nr
+    old._requires_grad = target._requires_grad
+    data = list(node.saved_data)
+    versions = list(node.saved_versions)
+    for i, s in enumerate(saved):
+        if s is target:
+            saved[i], data[i], versions[i] = old, old._data, 0
+    node.saved_tensors_, node.saved_data = tuple(saved), tuple(data)
+    node.saved_versions = tuple(versions)
+
+
+def _inplace_through_view(view: Tensor, result: Any, op_name: str) -> Tensor:
+    """In-place on a view of ``source``: record ``source[index] = result`` on the source
+    (PyTorch's CopySlices), ``index`` picking the view's elements; the view then derives
+    its history from the source's new one."""
+    _writable(view, op_name)
+    source, spec, params = view._view_of
+    if spec is _GETITEM:
+        index = params[0]
+    else:
+        # the view's elements as indices into the source: the view op applied to positions
+        positions = spec.forward(np.arange(source.numel()).reshape(source.shape), *params)
+        index = np.unravel_index(positions, source.shape)
+    api.setitem(source, index, result)   # writes the shared memory, bumps the shared version
+    _core.sync_view(view)
     return view
 
 

@@ -59,10 +59,10 @@ class FunctionCtx:
         if self._saved is None:
             return ()
         for t, v in zip(self._saved, self._saved_versions):
-            if isinstance(t, _core.TensorBase) and t._version.value != v:
+            if isinstance(t, _core.TensorBase) and t._version != v:
                 raise RuntimeError("one of the variables needed for gradient computation has "
                                    "been modified by an inplace operation: [Tensor of shape "
-                                   f"{t.shape}] is at version {t._version.value}; expected "
+                                   f"{t.shape}] is at version {t._version}; expected "
                                    f"version {v} instead.")
         return self._saved
 
@@ -135,6 +135,9 @@ class Function(metaclass=_FunctionMeta):
         from ..tensor import Tensor
         ctx = FunctionCtx()
         tensor_args = [a if isinstance(a, _core.TensorBase) else None for a in args]
+        for t in tensor_args:
+            if t is not None:
+                _core.sync_view(t)    # a view made before an in-place write follows it
         grad_on = _core.is_grad_enabled()
         needs = tuple(bool(t is not None and t._requires_grad) for t in tensor_args)
         ctx.needs_input_grad = needs
@@ -155,7 +158,7 @@ class Function(metaclass=_FunctionMeta):
             if isinstance(o, _core.TensorBase):
                 # a fresh Tensor object: inputs returned as-is must not be rebased
                 r = _core.make_tensor(o._data)
-                r._version = o._version
+                r._version_counter = o._version_counter
             elif isinstance(o, np.ndarray) or np.isscalar(o):
                 r = _core.make_tensor(np.asarray(o))
             else:
@@ -163,7 +166,7 @@ class Function(metaclass=_FunctionMeta):
             results.append(r)
         saved = ctx.to_save
         ctx._saved = tuple(saved) if saved else None
-        ctx._saved_versions = tuple(t._version.value if isinstance(t, _core.TensorBase) else 0
+        ctx._saved_versions = tuple(t._version if isinstance(t, _core.TensorBase) else 0
                                     for t in saved)
         if record:
             node = cls._backward_cls.__new__(cls._backward_cls)

@@ -69,7 +69,7 @@ class Adam(Optimizer):
                 bc2 = 1 - b2 ** t
                 denom = np.sqrt(v_hat) / math.sqrt(bc2) + eps
                 p._data -= (lr / bc1) * m / denom
-                p._version.value += 1
+                p._version_counter.value += 1
         return loss
 
 

@@ -55,5 +55,5 @@ class SGD(Optimizer):
                     state["momentum_buffer"] = buf
                     g = g + mom * buf if nesterov else buf
                 p._data -= lr * g
-                p._version.value += 1
+                p._version_counter.value += 1
         return loss
