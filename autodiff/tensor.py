@@ -476,6 +476,10 @@ class Tensor(_core.TensorBase):
             result = result.astype(dtype)
         if out is not None:
             (target,) = out
+            if np.shape(result) != np.shape(target):
+                raise ValueError(f"numpy.{ufunc.__name__}: non-broadcastable output operand "
+                                 f"with shape {np.shape(target)} doesn't match the broadcast "
+                                 f"shape {np.shape(result)}")
             if not isinstance(target, Tensor):
                 if isinstance(result, Tensor) and result._requires_grad:
                     raise RuntimeError(f"numpy.{ufunc.__name__}(..., out=ndarray): an ndarray "
@@ -625,6 +629,7 @@ class Tensor(_core.TensorBase):
         >>> ad.zeros(3).fill_(7.0)
         tensor([7., 7., 7.])
         """
+        _check_fits(self, value, "fill_")
         return apply_inplace(self, api.full_like_of(self, value), "fill_")
 
     def copy_(self, src: Any) -> "Tensor":
@@ -640,6 +645,7 @@ class Tensor(_core.TensorBase):
         >>> src.grad
         tensor([2., 2.])
         """
+        _check_fits(self, src, "copy_")
         return apply_inplace(self, api.copy_from(self, src), "copy_")
 
     def clone(self) -> "Tensor":
@@ -786,6 +792,8 @@ def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
     grad_on = _core.is_grad_enabled()
     if not isinstance(result, _core.TensorBase):
         result = _core.make_tensor(np.asarray(result))
+    if result.shape != target.shape:
+        _shape_error(target.shape, result.shape, op_name)
     _core.sync_view(target)
     if grad_on:
         if target._grad_fn is None and target._requires_grad:
@@ -818,6 +826,23 @@ def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
     if result._fw_tangent is not None:
         target._fw_tangent = result._fw_tangent
     return target
+
+
+def _shape_error(shape: tuple, broadcast: tuple, op_name: str) -> None:
+    raise RuntimeError(f"{op_name}: output with shape {shape} doesn't match the broadcast "
+                       f"shape {broadcast}; an in-place op writes into its tensor and cannot "
+                       "change its shape (use the out-of-place op)")
+
+
+def _check_fits(target: Tensor, value: Any, op_name: str) -> None:
+    """``value`` must broadcast to ``target``'s shape (copy_, fill_)."""
+    shape = np.shape(value)
+    try:
+        broadcast = np.broadcast_shapes(shape, target.shape)
+    except ValueError:
+        broadcast = shape
+    if broadcast != target.shape:
+        _shape_error(target.shape, broadcast, op_name)
 
 
 def _writable(target: Tensor, op_name: str) -> np.ndarray:

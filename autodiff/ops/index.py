@@ -86,8 +86,18 @@ def _index_put_grad_x(g, index):
     return index_put(g, 0.0, index)
 
 
+def _index_put_grad_values(g, index, values_shape):
+    region = getitem(g, index)
+    extra = len(values_shape) - len(region.shape)
+    if extra > 0:
+        # NumPy dropped the values' leading size-1 axes: give them back (the engine
+        # then sums the region down to the values' shape)
+        region = np.reshape(region, (1,) * extra + tuple(region.shape))
+    return region
+
+
 # ``x`` with ``values`` written at ``index`` (out of place; ``x[index] = v`` makes it in place).
-@defop(vjp={"x": _index_put_grad_x, "values": lambda g, index: getitem(g, index)},
+@defop(vjp={"x": _index_put_grad_x, "values": _index_put_grad_values},
        jvp=LINEAR, node_name="IndexPutBackward0")
 def index_put(x, values, index):
     out = np.array(x, copy=True)

@@ -1,5 +1,7 @@
 """In-place ops and version counters (SPEC §3): tracked, checked, never a silent
 wrong gradient."""
+import re
+
 import numpy as np
 import pytest
 
@@ -286,10 +288,53 @@ def test_numpy_ufunc_out_on_tensor_is_inplace():
     np.testing.assert_array_equal(x.grad.numpy(), 3.0)
 
 
-def test_inplace_shape_or_dtype_mismatch_raises_naming_shapes():
-    y = ad.zeros(3)
-    with pytest.raises(ValueError, match=r"\(2, 3\)"):
-        y.add_(ad.ones((2, 3)))
+def _grow_programs(u, w):
+    def setitem(u, w):
+        u[:] = w
+    return {"+=": lambda: u.__iadd__(w * 2), "-=": lambda: u.__isub__(w),
+            "*=": lambda: u.__imul__(w), "/=": lambda: u.__itruediv__(w),
+            "add_": lambda: u.add_(w), "sub_": lambda: u.sub_(w, alpha=2),
+            "mul_": lambda: u.mul_(w), "div_": lambda: u.div_(w), "pow_": lambda: u.pow_(w),
+            "copy_": lambda: u.copy_(w), "fill_": lambda: u.fill_(w)}
+
+
+@pytest.mark.parametrize("w_shape", [(1, 3), (2, 3), (2, 1)])
+@pytest.mark.parametrize("op", sorted(_grow_programs(None, None)))
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "no-grad"])
+def test_inplace_op_cannot_grow_or_mismatch_its_tensor(op, w_shape, grad):
+    # PyTorch (and NumPy for its operators): "output with shape [3] doesn't match the
+    # broadcast shape [1, 3]"; the tensor is left unchanged
+    u = ad.ones(3) * 1.0
+    w = ad.full(w_shape, 2.0, requires_grad=grad)
+    expected = f"shape (3,) doesn't match the broadcast shape {np.broadcast_shapes((3,), w_shape)}"
+    with pytest.raises(RuntimeError, match=re.escape(expected)):
+        _grow_programs(u, w)[op]()
+    np.testing.assert_array_equal(u.numpy(), np.ones(3))
+    assert u._version == 0
+
+
+def test_numpy_out_and_setitem_cannot_grow_their_tensor():
+    u = ad.ones(3) * 1.0
+    w = ad.ones((1, 3), requires_grad=True)
+    for out in (u, np.ones(3)):
+        with pytest.raises(ValueError, match=r"\(3,\).*\(1, ?3\)"):
+            np.add(u, w, out=out)
+    with pytest.raises(ValueError, match=r"\(2, ?3\).*\(3,\)"):
+        u[:] = ad.ones((2, 3))
+    np.testing.assert_array_equal(u.numpy(), np.ones(3))
+
+
+def test_setitem_value_with_leading_unit_axes_gets_its_gradient():
+    # NumPy and PyTorch drop a value's leading size-1 axes in x[idx] = v
+    torch = pytest.importorskip("torch")
+    grads = []
+    for lib in (ad, torch):
+        w = lib.tensor(np.array([[[1.0], [2.0]]]), requires_grad=True)      # (1, 2, 1)
+        u = lib.tensor(np.zeros((3, 2, 4)), requires_grad=True) * 1.0
+        u[1] = w * w                         # into a (2, 4) region
+        (u * lib.tensor(np.arange(24.0).reshape(3, 2, 4))).sum().backward()
+        grads.append(np.array(w.grad.tolist()))
+    np.testing.assert_allclose(grads[0], grads[1])
 
 
 def test_view_made_before_a_write_is_current_for_hooks_functions_and_grad_fn():
