@@ -70,9 +70,18 @@ def _index_add_into_zeros(values, shape, index, dtype=None):
     out = np.zeros(shape, dtype=dtype if dtype is not None else np.result_type(values))
     if _is_basic(index):
         out[index] = values
-    else:
+    elif out.ndim <= _ADD_AT_MAX_NDIM and np.ndim(values) <= _ADD_AT_MAX_NDIM:
         np.add.at(out, index, values)
+    else:
+        # the same sum, by flat position: add.at on one axis
+        positions = np.arange(out.size).reshape(out.shape)[index]
+        np.add.at(out.reshape(-1), positions.reshape(-1),
+                  np.broadcast_to(values, positions.shape).reshape(-1))
     return out
+
+
+# NumPy's add.at crashes the interpreter on arrays of more dimensions (NumPy 2.4)
+_ADD_AT_MAX_NDIM = 32
 
 
 def index_add_into_zeros(values, shape, index):

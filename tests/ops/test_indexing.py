@@ -137,3 +137,45 @@ def test_iteration_yields_differentiable_rows():
     total = sum((row * (i + 1)).sum() for i, row in enumerate(x))
     total.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[1, 1], [2, 2], [3, 3]])
+
+
+# NumPy's add.at (the scatter-add of getitem's backward) crashes the interpreter on
+# arrays of 33 or more dimensions: run in a child process, check it lives and the numbers.
+_HIGH_NDIM_SCRIPT = r"""
+import numpy as np
+import autodiff as ad
+from autodiff.autograd import forward_ad as fwAD
+
+unit = (1,) * 32
+cases = [
+    # (shape of x, index, expected gradient of x[index].sum() on the last axis)
+    (unit + (3,), [0, 0], [2.0, 2.0, 2.0]),
+    (unit + (3,), (Ellipsis, [2, 0, 2]), [1.0, 0.0, 2.0]),
+    (unit + (1, 3), (Ellipsis, np.array([[True, False, True]])), [1.0, 0.0, 1.0]),
+    ((3,), np.array([2, 0, 2]).reshape(unit + (1, 3)), [1.0, 0.0, 2.0]),
+]
+for shape, index, expected in cases:
+    x = ad.tensor(np.arange(3.0).reshape(shape) + 1.0, requires_grad=True)
+    x[index].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy().reshape(-1), expected)
+    # second order through the scatter-add: d/dx of sum(g * x) with g = x's gradient
+    (g,) = ad.autograd.grad((x[index] ** 2).sum(), x, create_graph=True)
+    (gg,) = ad.autograd.grad(g.sum(), x)
+    np.testing.assert_array_equal(gg.numpy().reshape(-1), 2 * np.array(expected))
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x.detach(), ad.ones(shape))
+        t = fwAD.unpack_dual(d[index].sum()).tangent
+    assert float(t) == sum(expected)
+print("ok")
+"""
+
+
+def test_scatter_add_at_high_ndim_does_not_crash():
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(ad.__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", _HIGH_NDIM_SCRIPT], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
