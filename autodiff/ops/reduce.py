@@ -164,12 +164,19 @@ def min_dim(x, axis, keepdims=False):
 
 
 # -- var, std -----------------------------------------------------------------------
+# Degrees of freedom max(0, n - correction), as NumPy and PyTorch: at 0 the forward is
+# inf or NaN (NumPy warns) and so is the gradient, as in PyTorch, never an exception.
 def _dof(x, axis, correction):
-    return reduced_count(np.shape(x), axis) - correction
+    return max(reduced_count(np.shape(x), axis) - correction, 0)
 
 
 def _var_partial(x, out, axis, correction):
-    return (x - np.mean(x, axis=axis, keepdims=True)) * (2.0 / _dof(x, axis, correction))
+    dof = _dof(x, axis, correction)
+    centered = x - np.mean(x, axis=axis, keepdims=True)
+    if dof == 0:
+        with np.errstate(invalid="ignore"):
+            return centered * np.inf        # NaN where x is its mean (0 * inf)
+    return centered * (2.0 / dof)
 
 
 @_partial_reduction(_var_partial)
@@ -178,9 +185,13 @@ def var(x, axis=None, keepdims=False, correction=1):
 
 
 def _std_partial(x, out, axis, correction):
+    dof = _dof(x, axis, correction)
+    centered = x - np.mean(x, axis=axis, keepdims=True)
+    if dof == 0:
+        return centered * np.nan            # std is inf or NaN: PyTorch's gradient is NaN
     # where std = 0 every x - mean is 0 too: a safe denominator gives 0, as PyTorch does
     safe = np.where(out == 0, 1.0, out)
-    return (x - np.mean(x, axis=axis, keepdims=True)) / (safe * _dof(x, axis, correction))
+    return centered / (safe * dof)
 
 
 @_partial_reduction(_std_partial)

@@ -85,3 +85,28 @@ def test_max_min_with_dim_match_numpy(case, use_max):
     np.testing.assert_array_equal(indices.numpy(), arg(a, axis=axis, keepdims=keepdims))
     assert ad.autograd.gradcheck(lambda t: f(t, dim=axis, keepdim=keepdims).values, [x],
                                  check_forward_ad=True)
+
+
+def test_var_std_without_degrees_of_freedom_match_torch():
+    # n - correction <= 0: PyTorch warns, gives inf or NaN and an inf or NaN gradient
+    import pytest
+    torch = pytest.importorskip("torch")
+    cases = [([[1.0, 2.0, 3.0]], dict(dim=0)), ([1.0, 2.0], dict(correction=2)),
+             ([1.0, 2.0], dict(correction=3)), ([1.0, 1.0], dict(correction=2)),
+             ([5.0], dict()), ([[1.0], [4.0]], dict(dim=1, keepdim=True))]
+    for data, kw in cases:
+        for name in ("var", "std"):
+            x = ad.tensor(data, requires_grad=True)
+            with pytest.warns(RuntimeWarning):
+                y = getattr(x, name)(**kw)
+            y.sum().backward()
+            tx = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+            with pytest.warns(UserWarning, match="degrees of freedom"):
+                ty = getattr(tx, name)(**kw)
+            ty.sum().backward()
+            np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+            # the same NaNs and infinities (PyTorch's inf gradients of var carry no sign)
+            g, tg = x.grad.numpy(), tx.grad.numpy()
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(tg))
+            np.testing.assert_array_equal(np.isinf(g), np.isinf(tg))
+            assert np.isfinite(g).sum() == 0
