@@ -16,6 +16,8 @@ from ._registry import ELEMENTWISE, defop
 def _shifted(x, axis):
     # subtracting the max keeps exp() <= 1; an all -inf row stays -inf without inf - inf.
     # (Forwards see raw arrays: methods skip NumPy's __array_function__ dispatch.)
+    if x.size == 0:
+        return x            # empty rows have no max (PyTorch's result is empty too)
     m = np.maximum.reduce(x, axis=axis, keepdims=True)   # ndarray.max wraps this in Python
     if not _fast.all_finite(m):
         m = np.where(np.isfinite(m), m, 0.0)
@@ -49,6 +51,8 @@ def log_softmax(x, axis=-1):
         z = _fast.rows_minus_max(x)
         return _fast.rows_log_softmax_finish(z, np.exp(z))
     z = _shifted(x, axis)
+    if z.size == 0:
+        return z            # (the log of an empty row's sum, 0, would warn)
     lse = np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
     if type(z) is np.ndarray and z.dtype == lse.dtype:
         return np.subtract(z, lse, out=z)     # z is a fresh array: no second one

@@ -238,6 +238,9 @@ def norm(x, axis=None, keepdims=False, p=2):
 
 # -- logsumexp ----------------------------------------------------------------------
 def _logsumexp_forward(x, axis, keepdims):
+    if np.size(x) == 0:
+        # the log of a sum of no exponentials is log 0 = -inf, as PyTorch gives
+        return np.amax(x, axis=axis, keepdims=keepdims, initial=-np.inf)
     m = np.amax(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)  # all -inf (or inf) groups: no inf - inf
     s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m

@@ -1,4 +1,6 @@
 """ad.nn.functional against hand-written NumPy formulas, and gradient checks."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -214,3 +216,27 @@ def test_cross_entropy_fused_node_batched_gradients_and_fallbacks():
     out = F.cross_entropy(x, t_ign, ignore_index=1)
     np.testing.assert_allclose(out.detach().numpy(), -_log_softmax(a, 1)[2, 3], rtol=1e-13)
     assert type(out.grad_fn).__name__ != "NllLossBackward0"
+
+
+@pytest.mark.parametrize("shape, dim", [((0, 3), 1), ((0, 3), 0), ((2, 0), 1), ((2, 0), 0),
+                                        ((0,), 0), ((0,), -1)])
+@pytest.mark.parametrize("name, keepdim", [("softmax", None), ("log_softmax", None),
+                                           ("logsumexp", False), ("logsumexp", True)])
+def test_softmax_family_of_empty_inputs_matches_torch(name, keepdim, shape, dim):
+    # empty results, and -inf for a logsumexp over an empty dimension; no warning
+    torch = pytest.importorskip("torch")
+    kw = {} if keepdim is None else {"keepdim": keepdim}
+    # positive weights: a sum of -inf times weights of both signs would be NaN
+    weights = rng.uniform(0.5, 1.5, torch.logsumexp(torch.zeros(shape), dim, **kw).shape
+                          if name == "logsumexp" else shape)
+    for fn in (getattr(F, name), getattr(ad, name)):
+        x = ad.zeros(shape, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = fn(x, dim, **kw)
+            (y * ad.tensor(weights)).sum().backward()
+        tx = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+        ty = getattr(torch, name)(tx, dim, **kw)
+        (ty * torch.tensor(weights)).sum().backward()
+        assert y.shape == tuple(ty.shape) and x.grad.shape == shape
+        np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
