@@ -729,6 +729,7 @@ def tril(input: Any, diagonal: int = 0, *, k: int | None = None) -> Any:
     tensor([[1., 0.],
             [1., 1.]])
     """
+    _check_matrix("tril", input)
     return _shape.tril(_operand(input), int(diagonal if k is None else k))
 
 
@@ -740,7 +741,15 @@ def triu(input: Any, diagonal: int = 0, *, k: int | None = None) -> Any:
     tensor([[1., 1.],
             [0., 1.]])
     """
+    _check_matrix("triu", input)
     return _shape.triu(_operand(input), int(diagonal if k is None else k))
+
+
+def _check_matrix(name: str, input: Any) -> None:
+    # PyTorch's rule (NumPy's np.tril would treat a vector as the rows of a square matrix)
+    if _ndim(input) < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got shape "
+                           f"{_shape_of(input)}")
 
 
 def t(input: Any) -> Any:
@@ -1081,8 +1090,9 @@ for _np_join, _join in [(np.concatenate, concatenate), (np.stack, stack), (np.hs
     implements(_np_join)(_numpy_join(_join))
 implements(np.fliplr)(fliplr)
 implements(np.flipud)(flipud)
-implements(np.tril)(lambda m, k=0: tril(m, k))
-implements(np.triu)(lambda m, k=0: triu(m, k))
+# NumPy's meaning: a 1-d input is the row of a square matrix
+implements(np.tril)(lambda m, k=0: _shape.tril(_operand(m), int(k)))
+implements(np.triu)(lambda m, k=0: _shape.triu(_operand(m), int(k)))
 implements(np.einsum)(einsum)
 implements(np.ravel)(lambda a, order="C": ravel(a))
 

@@ -62,6 +62,8 @@ CASES = [
     ("diag", lambda a: np.diag(a, 1), [(2,)]),
     ("tril", lambda a: np.tril(a, -1), [(3, 3)]),
     ("triu", lambda a: np.triu(a), [(3, 3)]),
+    ("tril-vector", lambda a: np.tril(a, -1), [(3,)]),       # NumPy: rows of a square matrix
+    ("triu-vector", lambda a: np.triu(a, 1), [(4,)]),
     ("pad", lambda a: np.pad(a, 1, constant_values=2.0), [(2, 3)]),
     ("pad-reflect", lambda a: np.pad(a, ((0, 0), (2, 1)), mode="reflect"), [(2, 3)]),
     ("broadcast_to", lambda a: np.broadcast_to(a, (4, 3)), [(3,)]),
@@ -136,6 +138,14 @@ def test_numpy_and_pytorch_meanings_differ_where_they_should():
         ad.ones((2, 3)).repeat(2)
     with pytest.raises(ValueError, match="squeeze"):
         np.squeeze(ad.ones((2, 3)), axis=0)
+    # PyTorch's tril/triu need two dimensions; NumPy's take a vector as a matrix's rows
+    v = ad.ones(3) * 1.0
+    for op in (ad.tril, ad.triu, ad.Tensor.tril, ad.Tensor.triu, ad.Tensor.tril_,
+               ad.Tensor.triu_, lambda t: t[1:].tril_(), lambda t: ad.ones(()).triu()):
+        with pytest.raises(RuntimeError, match="tri[lu]: input tensor must have at least 2 "
+                                               "dimensions"):
+            op(v)
+    assert np.tril(v).shape == (3, 3) and v._version == 0
 
 
 def test_linalg_named_tuples():
