@@ -991,6 +991,22 @@ cdef inline bint _has_hooks(Node node):
 
 
 @cython.no_gc
+cdef class ZeroDerivative(Node):
+    """The node of an input's gradient that a rule computed, under create_graph, from
+    forward values (the input, the output, a mask or an index array) and a constant
+    g, without a recorded op linking it to the input: relu's, clamp's, max's,
+    where's, x[x > 0]'s gradient is piecewise constant in the input. Its derivative
+    is zero almost everywhere; the node keeps the gradient in the graph, with an edge
+    to the input, so that a further derivative is zeros instead of an error, as
+    PyTorch's ReLU double backward does. A gradient made of g and shapes alone (sum,
+    slices, add, sign's zero) is a constant and gets no node, as in PyTorch: leaves
+    that only it would reach keep a None gradient."""
+
+    cdef list _apply(self, list grads, bint tensor_path, int batch_ndim, object needed):
+        return [None] * _n_edges(self)
+
+
+@cython.no_gc
 cdef class AccumulateGrad(Node):
     """Leaf node: accumulates the incoming gradient into ``variable.grad``."""
     cdef public TensorBase variable
@@ -1561,6 +1577,7 @@ cdef class OpNode(Node):
             g = tuple(grads)
             if _all_none(grads):
                 return result
+        cdef bint in_graph = tensor_path and _flags().grad_enabled     # create_graph
         for i in range(n):
             nxt = _edge(self, i)
             if nxt is None:
@@ -1577,8 +1594,46 @@ cdef class OpNode(Node):
                 gi = g          # add, sub's x, copies: what the rule would return
             else:
                 gi = rule(*self.resolve(plan, g, i, tensor_path))
-            result[i] = _fitted(gi, st, i, tensor_path, batch_ndim)
+            gi = _fitted(gi, st, i, tensor_path, batch_ndim)
+            if (in_graph and gi is not None
+                    and not (isinstance(gi, TensorBase) and (<TensorBase>gi)._requires_grad)
+                    and self._reads_values(plan)):
+                gi = _with_zero_derivative(gi, self._zero_derivative(i))
+            result[i] = gi
         return result
+
+    cdef bint _reads_values(self, tuple plan):
+        """Whether a rule reads values its result may vary with: the output, an input
+        that carries gradient, a non-differentiable input (where's condition) or an
+        array parameter (an index array or mask)."""
+        cdef Py_ssize_t j
+        for src in plan:
+            kind = src[0]
+            if kind == SRC_OUT:
+                return True
+            if kind == SRC_INPUT:
+                if _edge(self, src[1]) is not None or self.spec.vjp_rules[src[1]] is None:
+                    return True
+            elif kind == SRC_ALL_INPUTS:
+                for j in range(_n_edges(self)):
+                    if _edge(self, j) is not None:
+                        return True
+            elif kind == SRC_PARAM and _holds_array(self.params[src[1]]):
+                return True
+        return False
+
+    cdef Node _zero_derivative(self, Py_ssize_t i):
+        """A ZeroDerivative node with an edge to input ``i``, named after this node
+        (ReluBackward0's is ReluBackwardBackward0, as PyTorch names double-backward
+        nodes)."""
+        name = type(self).__name__.rstrip("0123456789") + "Backward0"
+        cls = self.spec.node_classes.get(name)
+        if cls is None:
+            cls = self.spec.node_classes[name] = make_node_class(name, ZeroDerivative)
+        cdef Node node = <Node>_new_instance(cls)
+        node.num_outputs = 1
+        _set_edge1(node, _edge(self, i), _edge_index(self, i))
+        return node
 
     cdef list _apply_into(self, object g, object needed):
         """``_apply`` of a one-input op with ``spec.vjp_into``, on a first-order
@@ -1593,6 +1648,24 @@ cdef class OpNode(Node):
         gi = spec.vjp_into(*self.resolve(spec.vjp_plans[0], g, 0, False))
         result[0] = _fitted(gi, <_OpState>self._x, 0, False, 0)
         return result
+
+
+cdef bint _holds_array(object p):
+    if isinstance(p, ndarray):
+        return True
+    if type(p) is tuple or type(p) is list:
+        for x in p:
+            if isinstance(x, ndarray) or type(x) is list:
+                return True
+    return False
+
+
+cdef TensorBase _with_zero_derivative(object gi, Node node):
+    """``gi`` as a tensor whose grad_fn is ``node``."""
+    cdef TensorBase t = new_tensor((<TensorBase>gi)._data if isinstance(gi, TensorBase) else gi)
+    t._grad_fn = node
+    t._requires_grad = True
+    return t
 
 
 cdef inline object _fitted(object gi, _OpState st, Py_ssize_t i, bint tensor_path,

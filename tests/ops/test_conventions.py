@@ -196,3 +196,18 @@ def test_gelu_values():
     assert np.isclose(ad.gelu(ad.tensor(1.0), approximate="tanh").item(),
                       0.5 * (1 + math.tanh(k * (1 + 0.044715))))
     assert grad_of(lambda x: ad.gelu(x), 0.0).item() == 0.5
+
+
+def test_second_derivative_through_relu_is_zeros_as_in_torch():
+    # relu's gradient is piecewise constant; PyTorch keeps it in the graph (its double
+    # backward gives zeros) while a constant gradient (sum's) does not require grad
+    torch = pytest.importorskip("torch")
+    for lib in (ad, torch):
+        x = lib.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+        (g,) = lib.autograd.grad(lib.relu(x).sum(), x, create_graph=True)
+        assert g.requires_grad
+        (gg,) = lib.autograd.grad((g * lib.tensor(np.array([1.0, 2.0, 3.0]))).sum(), x)
+        np.testing.assert_array_equal(np.array(g.tolist()), [1.0, 0.0, 1.0])
+        np.testing.assert_array_equal(np.array(gg.tolist()), [0.0, 0.0, 0.0])
+        (g,) = lib.autograd.grad((x * 2.0).sum(), x, create_graph=True)
+        assert not g.requires_grad

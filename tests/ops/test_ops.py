@@ -25,6 +25,35 @@ def test_second_order_reverse(sample):
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=IDS)
+def test_second_order_reverse_with_a_constant_cotangent(sample):
+    # gradgradcheck's cotangent requires grad, and every first-order gradient then
+    # depends on it through recorded ops. Seeded with a constant (as backward() and grad
+    # of a sum are), a first-order gradient that varies with the input, even only
+    # piecewise (relu's mask, clamp's, max's, where's), must still be part of the graph:
+    # a second grad through it must not raise, and must match finite differences (often
+    # zeros). One that does not vary (sum's, a slice's, sign's zero) is a constant that
+    # does not require grad, as in PyTorch.
+    rng = np.random.default_rng(4)
+    points = [sample.make_inputs(np.random.default_rng(seed)) for seed in (3, 5, 6)]
+    cotangent = rng.standard_normal(sample.fn(*points[0]).shape)
+    weights = [ad.tensor(rng.standard_normal(x.shape)) for x in points[0]]
+
+    def weighted_first_order(*xs):
+        out = sample.fn(*xs)
+        # (a mask's output shape varies with the input: the same numbers, resized)
+        gs = ad.autograd.grad(out, xs, ad.tensor(np.resize(cotangent, out.shape)),
+                              create_graph=True, materialize_grads=True)
+        return sum((g * w).sum() for g, w in zip(gs, weights))
+
+    values = {float(weighted_first_order(*p).detach()) for p in points}
+    inputs = points[0]
+    if weighted_first_order(*inputs).requires_grad:
+        assert ad.autograd.gradcheck(weighted_first_order, inputs)
+    else:
+        assert len(values) == 1, "a first-order gradient that varies is not in the graph"
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=IDS)
 def test_float32_gradient_keeps_dtype(sample):
     inputs = [ad.tensor(x.detach().numpy().astype(np.float32), requires_grad=True)
               for x in sample.make_inputs(np.random.default_rng(2))]
