@@ -496,6 +496,8 @@ def unbind(input: Any, dim: int = 0) -> tuple:
     [(2,), (2,), (2,)]
     """
     x = _operand(input)
+    if _ndim(x) == 0:
+        raise IndexError("unbind: a 0-d tensor has no dimension to unbind")
     d = _axis(dim, _ndim(x), "unbind")
     lead = (slice(None),) * d
     return tuple(_index.getitem(x, lead + (i,)) for i in range(_shape_of(x)[d]))

@@ -211,3 +211,10 @@ def test_second_derivative_through_relu_is_zeros_as_in_torch():
         np.testing.assert_array_equal(np.array(gg.tolist()), [0.0, 0.0, 0.0])
         (g,) = lib.autograd.grad((x * 2.0).sum(), x, create_graph=True)
         assert not g.requires_grad
+
+
+def test_unbind_of_a_0d_tensor_raises_naming_the_op():
+    # PyTorch raises IndexError: a 0-d tensor has no dimension 0 to unbind.
+    with pytest.raises(IndexError, match="unbind: a 0-d tensor"):
+        ad.unbind(ad.tensor(1.0, requires_grad=True))
+    assert [p.item() for p in ad.unbind(ad.tensor([1.0, 2.0]))] == [1.0, 2.0]
