@@ -42,6 +42,8 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    __str__ = __repr__  # Tensor's __str__ is bound to Tensor.__repr__, not to this one
+
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (Parameter, (self._data, self._requires_grad))
 

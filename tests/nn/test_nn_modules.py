@@ -29,6 +29,7 @@ def test_parameter_is_a_tensor_that_requires_grad_and_shares_memory():
     assert np.shares_memory(p.detach().numpy(), t.detach().numpy())
     assert not nn.Parameter(ad.zeros(2), requires_grad=False).requires_grad
     assert repr(p).startswith("Parameter containing:")
+    assert str(p) == repr(p)  # print(p) shows the header too, as PyTorch's does
 
 
 @pytest.mark.parametrize("requires_grad", [True, False])
