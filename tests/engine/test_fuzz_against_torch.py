@@ -1,0 +1,53 @@
+"""Hypothesis writes random programs (elementwise ops, reductions, broadcasting,
+indexing, views, matmul, in-place ops on results and on views of them) over
+inputs in odd memory layouts, and each program must give PyTorch's values, first
+and second derivatives (see torch_programs.py for the program model and where
+NumPy's meaning is kept over PyTorch's).
+
+The example count follows the hypothesis profile (tests/conftest.py):
+HYPOTHESIS_PROFILE=thorough runs ten times as many as CI."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+import autodiff as ad  # noqa: E402
+
+import torch_programs as tp  # noqa: E402
+
+# the profile's max_examples (25 in CI) times 12: hundreds of programs per run
+EXAMPLES = settings.default.max_examples * 12
+
+
+@settings(max_examples=EXAMPLES, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_random_program_matches_torch(data):
+    tp.check(tp.Builder(tp.HypothesisDraws(data)))
+
+
+def run_programs(count, *flags):
+    """Check ``count`` seeded programs in a child process: returns (returncode, output)."""
+    root = Path(ad.__file__).resolve().parents[1]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    proc = subprocess.run([sys.executable, str(Path(tp.__file__)), str(count), *flags],
+                          env=env, cwd=root, capture_output=True, text=True, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_risky_programs_do_not_crash():
+    # hooks returning arrays in odd layouts, the compiled fast paths (0-d float64 ops,
+    # stack of scalars, softmax of short vectors, x[i]) and indexing with 30-40 dims:
+    # a segfault here must fail this test, not kill pytest
+    rc, out, err = run_programs(settings.default.max_examples * 8, "--risky")
+    if rc != 0:
+        last = out.rsplit("=== program\n", 1)[-1]
+        how = f"died with signal {-rc}" if rc < 0 else f"exited with {rc}"
+        pytest.fail(f"the child {how}; last program started:\n{last}\n--- stderr:\n{err[-6000:]}")
