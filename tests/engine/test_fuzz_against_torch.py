@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
@@ -21,11 +21,15 @@ import autodiff as ad  # noqa: E402
 
 import torch_programs as tp  # noqa: E402
 
-# the profile's max_examples (25 in CI) times 12: hundreds of programs per run
-EXAMPLES = settings.default.max_examples * 12
+# the profile's max_examples (25 in CI) times 20: hundreds of programs per run
+EXAMPLES = settings.default.max_examples * 20
+# Shrinking a failing program can take minutes (hypothesis gives it up to 5 per bug):
+# off unless AUTODIFF_FUZZ_SHRINK=1; the program is printed either way.
+PHASES = tuple(Phase) if os.environ.get("AUTODIFF_FUZZ_SHRINK") == "1" else \
+    (Phase.explicit, Phase.reuse, Phase.generate)
 
 
-@settings(max_examples=EXAMPLES, derandomize=True, deadline=None,
+@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, phases=PHASES,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_random_program_matches_torch(data):
@@ -33,11 +37,11 @@ def test_random_program_matches_torch(data):
 
 
 def run_programs(count, *flags):
-    """Check ``count`` seeded programs in a child process: returns (returncode, output)."""
+    """Check ``count`` seeded programs in a child process: (returncode, stdout, stderr)."""
     root = Path(ad.__file__).resolve().parents[1]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
-    proc = subprocess.run([sys.executable, str(Path(tp.__file__)), str(count), *flags],
+    proc = subprocess.run([sys.executable, str(Path(tp.__file__)), "0", str(count), *flags],
                           env=env, cwd=root, capture_output=True, text=True, timeout=600)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -46,8 +50,8 @@ def test_risky_programs_do_not_crash():
     # hooks returning arrays in odd layouts, the compiled fast paths (0-d float64 ops,
     # stack of scalars, softmax of short vectors, x[i]) and indexing with 30-40 dims:
     # a segfault here must fail this test, not kill pytest
-    rc, out, err = run_programs(settings.default.max_examples * 8, "--risky")
+    rc, out, err = run_programs(settings.default.max_examples * 12, "--risky")
     if rc != 0:
-        last = out.rsplit("=== program\n", 1)[-1]
+        last = "=== seed" + out.rsplit("=== seed", 1)[-1]
         how = f"died with signal {-rc}" if rc < 0 else f"exited with {rc}"
         pytest.fail(f"the child {how}; last program started:\n{last}\n--- stderr:\n{err[-6000:]}")
