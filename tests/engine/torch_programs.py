@@ -546,6 +546,7 @@ class Builder:
         self.weak_version_oracle = False   # see check(): flipped views written in place
         self.frozen: set = set()           # groups that hold a reshape/flatten result
         self.singular = False              # std/norm at zero: no second derivatives there
+        self.hooked: set = set()           # tensors given a hook
         self.hooks_ctx = torch.autograd.graph.saved_tensors_hooks(_pack_clone, _unpack)
         self.hooks_ctx.__enter__()
         try:
@@ -655,7 +656,8 @@ class Builder:
 
         def run(s):
             x = get(s)
-            s.put(out, getattr(x, name)() if method else unary_fn(s, name)(x))
+            s.put(out, getattr(x, name)() if method and not (name == "sign" and s.name == "torch")
+                  else unary_fn(s, name)(x))
         self.add(text, run, out, self.op_meta(n))
 
     def operand_shape(self, shape):
@@ -951,8 +953,11 @@ class Builder:
             comps.append(("none",))
         if sum(c[0] == "arr" for c in comps) + sum(c[0] == "mask" for c in comps) > 1:
             # several index arrays broadcast together: make them agree
-            comps = [c for c in comps if c[0] != "arr"] if self.chance(50) else \
-                [c if c[0] != "mask" else ("slice", None, None, None) for c in comps]
+            # (a dropped index becomes full slices over the dims it took)
+            full = ("slice", None, None, None)
+            drop = "arr" if self.chance(50) else "mask"
+            comps = [x for c in comps for x in (
+                [c] if c[0] != drop else [full] * (c[1].ndim if drop == "mask" else 1))]
             arrs = [i for i, c in enumerate(comps) if c[0] == "arr"]
             if arrs:
                 first = comps[arrs[0]][1]
@@ -1064,6 +1069,7 @@ class Builder:
             s.get(n).register_hook(hook)
         if self.torch.flips(n):
             return      # (PyTorch would hook a flipped copy)
+        self.hooked.add(n)
         self.add(text, run)
 
     def step_fast(self):
@@ -1138,10 +1144,15 @@ class Builder:
         self.wrt = [n for n in live if self.meta[n].kind == "leaf"]
         # (a result held flipped on the PyTorch side is a new copy at each read there: it
         # cannot be an input of autograd.grad or retain its grad)
-        plain = [n for n in ops if not self.torch.flips(n)]
+        # (nor one with a hook: PyTorch's captured gradient for a hooked output is hooked
+        # or not depending on which other inputs are asked for)
+        plain = [n for n in ops if not self.torch.flips(n) and n not in self.hooked]
         if plain and self.chance(30):
             self.wrt.append(self.choice(plain))
-        plain = [n for n in self.outputs if not self.torch.flips(n)]
+        # (nor a result that PyTorch returned as the same object as another, as its
+        # flatten(0, 0) may: retain_grad would see both tensors' gradients there)
+        plain = [n for n in self.outputs if not self.torch.flips(n) and not any(
+            m != n and self.torch.env[m][0] is self.torch.env[n][0] for m in self.torch.env)]
         self.retain = self.choice(plain) if plain and self.chance(30) else None
         self.odd_cotangents = tuple(self.choice(LAYOUTS) for _ in range(self.int(0, 2)))
         self.seed += 1
