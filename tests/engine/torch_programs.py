@@ -46,15 +46,18 @@ to NumPy's answer:
 - int index arrays written by ``x[idx] = v`` have no repeats (which of several
   writes to one element wins is unspecified in both).
 
-Run as a script (``python torch_programs.py N [--risky]``), it checks N seeded
-programs and exits 0: the test suite runs the crash-prone kinds that way, in a
-subprocess, so that a segfault fails a test instead of killing pytest.
+Run as a script (``python torch_programs.py FIRST_SEED COUNT [--risky]``), it checks
+COUNT seeded programs, prints every failure with its seed and program, and exits 0
+if there was none: the test suite runs the crash-prone kinds that way, in a
+subprocess, so that a segfault fails a test instead of killing pytest. Long local
+runs: ``python tests/engine/torch_programs.py 0 20000`` (about 100 s), or the
+tests with ``HYPOTHESIS_PROFILE=thorough`` (20 times CI's count).
 """
 from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -253,9 +256,6 @@ class Ad:
     def tensor_of(self, a):
         return ad.tensor(a)
 
-    def from_odd(self, a):
-        return ad.from_numpy(a)
-
 
 def _unshared(v, t):
     """``v``, cloned if it shares memory with ``t``: PyTorch refuses an in-place write whose
@@ -265,10 +265,6 @@ def _unshared(v, t):
             t.untyped_storage().data_ptr():
         return v.clone()
     return v
-
-
-class Unsupported(Exception):
-    """A step that the PyTorch side cannot express faithfully: it is not drawn."""
 
 
 class Torch:
@@ -419,9 +415,6 @@ class Torch:
 
     def tensor_of(self, a):
         return torch.tensor(native(np.asarray(a)))
-
-    def from_odd(self, a):
-        return torch.tensor(native(a))
 
 
 # ---------------------------------------------------------------------------
@@ -594,8 +587,6 @@ class Builder:
         step = Step(text, run)
         try:
             run(self.torch)
-        except Unsupported:
-            return None
         except Exception as exc:     # noqa: BLE001  (autodiff must raise as well)
             step.torch_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             self.steps.append(step)
@@ -742,8 +733,6 @@ class Builder:
         op = self.choice(REDUCTIONS)
         nd = len(self.shape(n))
         arg, get = n, (lambda s: s.get(n))
-        if op == "cumprod" or op == "prod":
-            pass   # zeros included: their gradients are defined
         dim = None if op not in NEEDS_DIM and self.chance(30) else self.dims(nd, op in TUPLE_DIMS)
         if op == "norm" and isinstance(dim, tuple):
             dim = dim[:2]     # (PyTorch's norm takes a matrix norm's 2 dims at most)
@@ -863,7 +852,7 @@ class Builder:
             m = m or self.new_leaf(want)
             if m:
                 names.append(m)
-        op = "stack" if stack else self.choice(("cat", "concatenate") if False else ("cat",))
+        op = "stack" if stack else "cat"
         out = self.fresh()
         text = f"{out} = ad.{op}([{', '.join(names)}], dim={dim})"
 
@@ -1067,8 +1056,12 @@ class Builder:
                     return torch.tensor(native(a))
                 return a if raw else ad.from_numpy(a)
             s.get(n).register_hook(hook)
-        if self.torch.flips(n):
-            return      # (PyTorch would hook a flipped copy)
+        t = self.torch.env[n][0]
+        if self.torch.flips(n) or t._is_view() and t._version:
+            # (PyTorch would hook a flipped copy; PyTorch 2.13 segfaults registering a hook
+            # on a view whose memory was written in place: `v = y[...]; v[...] = 3;
+            # y[...] = 1; v.register_hook(f)`)
+            return
         self.hooked.add(n)
         self.add(text, run)
 
@@ -1248,10 +1241,6 @@ def _close(got, want, tol):
     return False, f"values differ:\n  autodiff {g!r}\n  PyTorch  {w!r}"
 
 
-def _zero_if_none(x, like):
-    return x if x is not None else None
-
-
 class Checker:
     def __init__(self, b: Builder):
         self.b = b
@@ -1312,14 +1301,6 @@ class Checker:
             cls = SecondOrderMismatch if phase == "grad2" else GradientMismatch
             for label, x, y in zip(_labels(b, phase), g, r):
                 self.compare(cls, f"{phase} {label}", x, y)
-        h_ad, h_torch = got.get("create_graph"), ref.get("create_graph")
-        if h_ad is not None and h_torch is not None:
-            for w, x, y in zip(b.wrt, h_ad, h_torch):
-                if y is not None and y.requires_grad and not (x is not None and x.requires_grad):
-                    if not isinstance(ref["grad2"], Exception) and any(
-                            np.any(as_numpy(z) != 0) for z in ref["grad2"]):
-                        self.fail(SecondOrderMismatch, f"the gradient for {w} with "
-                                  "create_graph=True does not require grad; PyTorch's does")
 
     def inplace_error_ok(self, phase):
         """autodiff refused a saved tensor changed in place: PyTorch (without the cloning
@@ -1377,7 +1358,6 @@ def derivatives(side, b):
         res["backward"] = exc
     try:
         h = lib.autograd.grad(outs, wrt, cots, create_graph=True, allow_unused=True)
-        res["create_graph"] = h
         terms = [(x * side.tensor_of(p.astype(_dtype_name(x)))).sum()
                  for x, p in zip(h, proj) if x is not None and x.requires_grad]
         # second derivatives with respect to the leaves only: with respect to a result
