@@ -1030,8 +1030,9 @@ class Builder:
             sub = as_numpy(self.torch.getitem(n, key)[0]).shape
         except Exception:    # noqa: BLE001  (an invalid key: PyTorch raises in add())
             sub = ()
-        # (NumPy refuses a value with more dims than x[mask] has, PyTorch drops leading 1s)
-        masked = any(c[0] == "mask" for c in key.comps)
+        # (NumPy refuses a value with more dims than x[mask] has, PyTorch drops leading 1s;
+        # NumPy takes any empty value into an empty selection, PyTorch checks its shape)
+        masked = any(c[0] == "mask" for c in key.comps) or math.prod(sub) == 0
         b_text, b_get, _ = self.operand(sub, max_ndim=len(sub) if masked else None)
         self.note_write(n)
         self.add(f"{n}[{key}] = {b_text}", lambda s: s.setitem(n, key, b_get(s)))
