@@ -18,6 +18,9 @@ from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.dict cimport PyDict_GetItem
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GetObject
+from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
+                               PyThread_acquire_lock, PyThread_release_lock,
+                               PyThread_get_thread_ident, NOWAIT_LOCK, WAIT_LOCK)
 cimport numpy as cnp
 
 cdef extern from "Python.h":
@@ -308,6 +311,17 @@ cdef class _TensorExtra:
     cdef object tan                      # forward-mode tangent, live only in its dual level
     cdef long tan_gen
     cdef bint retains_grad
+    # Serialises accumulation into .grad across threads (PyTorch's per-AccumulateGrad
+    # mutex): NumPy releases the GIL inside large in-place adds and copies. Made on
+    # first accumulation; re-entrant for the thread that holds it (a post-accumulate
+    # hook may run backward into the same tensor).
+    cdef PyThread_type_lock grad_lock
+    cdef long lock_owner
+    cdef int lock_depth
+
+    def __dealloc__(self):
+        if self.grad_lock != NULL:
+            PyThread_free_lock(self.grad_lock)
 
 
 @cython.no_gc
@@ -3279,8 +3293,45 @@ cdef object _grad_tensor_for_store(object g, bint owned, bint tensor_path):
     return new_tensor(g)
 
 
+cdef _TensorExtra _lock_grad(TensorBase t):
+    """Take ``t``'s accumulation lock (see _TensorExtra.grad_lock); give the result to
+    _unlock_grad. Waiting for it releases the GIL: its holder may need the GIL to finish."""
+    cdef _TensorExtra x = _t_extra(t)
+    cdef long me = PyThread_get_thread_ident()
+    cdef PyThread_type_lock lock
+    if x.grad_lock == NULL:
+        x.grad_lock = PyThread_allocate_lock()
+        if x.grad_lock == NULL:
+            raise MemoryError("could not allocate a lock")
+    if x.lock_depth > 0 and x.lock_owner == me:
+        x.lock_depth += 1
+        return x
+    lock = x.grad_lock
+    if not PyThread_acquire_lock(lock, NOWAIT_LOCK):
+        with nogil:
+            PyThread_acquire_lock(lock, WAIT_LOCK)
+    x.lock_owner = me
+    x.lock_depth = 1
+    return x
+
+
+cdef inline void _unlock_grad(_TensorExtra x):
+    x.lock_depth -= 1
+    if x.lock_depth == 0:
+        PyThread_release_lock(x.grad_lock)
+
+
 cdef object _store_grad(TensorBase t, object g, bint owned, bint tensor_path):
-    """Accumulate ``g`` into ``t.grad`` (PyTorch's AccumulateGrad semantics)."""
+    """Accumulate ``g`` into ``t.grad`` (PyTorch's AccumulateGrad semantics), under
+    ``t``'s lock: threads that backward into one tensor lose no update."""
+    cdef _TensorExtra x = _lock_grad(t)
+    try:
+        _store_grad_locked(t, g, owned, tensor_path)
+    finally:
+        _unlock_grad(x)
+
+
+cdef object _store_grad_locked(TensorBase t, object g, bint owned, bint tensor_path):
     cdef TensorBase cur = _grad_of(t)
     if cur is None:
         _set_grad(t, _grad_tensor_for_store(g, owned, tensor_path))
@@ -3653,6 +3704,7 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
     cdef PyObject* p         # borrowed next node
     cdef _NodeTask q         # its backward state
     cdef TensorBase t
+    cdef _TensorExtra tx
     cdef list grads, owned, out_grads, more
 
     prev_grad = flags.grad_enabled
@@ -3708,8 +3760,9 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                     if node._x.retained is not None and k in node._x.retained:
                         rt = node._x.retained[k]()
                         if rt is not None and accumulate and (capture is None or node in capture):
-                            _store_grad(<TensorBase>rt, grads[k], owned[k], tensor_path)
-                            owned[k] = False
+                            # a copy (as PyTorch's retain_grad): the node still reads
+                            # grads[k], and .grad may grow in place meanwhile (threads)
+                            _store_grad(<TensorBase>rt, grads[k], False, tensor_path)
             if capture is not None and node in capture:
                 for (k, pos) in capture[node]:
                     if not accumulate:
@@ -3717,19 +3770,24 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                     elif type(node) is not AccumulateGrad:
                         # backward(inputs=[non-leaf]) fills that tensor's .grad
                         if grads[k] is not None:
-                            _store_grad(<TensorBase>inputs[pos], grads[k], owned[k], tensor_path)
-                            owned[k] = False
+                            _store_grad(<TensorBase>inputs[pos], grads[k], False, tensor_path)
             if type(node) is AccumulateGrad:
                 if accumulate and (capture is None or node in capture):
                     t = (<AccumulateGrad>node).variable
-                    if grads[0] is None:
-                        if _grad_of(t) is None:
-                            _set_grad(t, new_tensor(np.zeros_like(t._data)))
-                    else:
-                        _store_grad(t, grads[0], owned[0], tensor_path)
-                    if t._x is not None and t._x.post_acc_hooks:
-                        for entry in list(t._x.post_acc_hooks):
-                            entry[1](t)
+                    # post-accumulate hooks run under the lock too (as PyTorch's): they
+                    # see .grad with this call's gradient and no other thread's half-added
+                    tx = _lock_grad(t)
+                    try:
+                        if grads[0] is None:
+                            if _grad_of(t) is None:
+                                _set_grad(t, new_tensor(np.zeros_like(t._data)))
+                        else:
+                            _store_grad_locked(t, grads[0], owned[0], tensor_path)
+                        if t._x.post_acc_hooks:
+                            for entry in list(t._x.post_acc_hooks):
+                                entry[1](t)
+                    finally:
+                        _unlock_grad(tx)
                 continue
             if needed is not None and (node not in needed or (
                     node in capture and not _has_needed_child(node, needed))):
