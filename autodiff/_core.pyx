@@ -1932,21 +1932,90 @@ cdef class FunctionNode(Node):
                 % (type(self).__name__, n, len(out)))
         for i in range(n):
             gi = out[i]
-            if gi is None or _edge(self, i) is None:
+            if gi is None:
                 continue
-            if not tensor_path and isinstance(gi, TensorBase):
-                gi = (<TensorBase>gi)._data
-            gshape = gi.shape if hasattr(gi, "shape") else ()
-            if tuple(gshape) != self.in_shapes[i]:
-                try:
-                    np.broadcast_shapes(tuple(gshape), self.in_shapes[i])
-                except ValueError:
-                    raise RuntimeError(
-                        "Function %s returned an invalid gradient at index %d - got %s "
-                        "but expected shape compatible with %s"
-                        % (type(self).__name__, i, list(gshape), list(self.in_shapes[i])))
-            result[i] = fit_gradient(gi, self.in_shapes[i], self.in_dtypes[i], batch_ndim)
+            if self.in_dtypes[i] is None:
+                raise RuntimeError(
+                    "function %s returned a gradient different than None at position %d, "
+                    "but the corresponding forward input was not a Tensor"
+                    % (type(self).__name__, i + 1))
+            if _edge(self, i) is not None:
+                result[i] = _function_grad(self, i, gi, tensor_path, batch_ndim)
         return result
+
+
+cdef object _function_grad(FunctionNode node, Py_ssize_t i, object gi, bint tensor_path,
+                           int batch_ndim):
+    """The gradient a Function's backward returned for input ``i``, checked as PyTorch's
+    engine does (type, dtype, a shape the input's expands to), summed to the input's
+    shape and cast to its dtype."""
+    cdef tuple shape = node.in_shapes[i]
+    name = type(node).__name__
+    dtype = node.in_dtypes[i]
+    if isinstance(gi, TensorBase):
+        data = (<TensorBase>gi)._data
+    elif isinstance(gi, ndarray) or isinstance(gi, _np_generic):
+        data = gi
+    else:
+        raise TypeError("function %s returned a %s as the gradient at index %d: backward "
+                        "returns a Tensor (or an ndarray) or None per input"
+                        % (name, type(gi).__name__, i))
+    gdt = data.dtype
+    if gdt.kind not in "biufc" or (gdt.kind == "c" and dtype.kind != "c"):
+        raise RuntimeError("function %s returned a gradient of dtype %s at index %d for an "
+                           "input of dtype %s" % (name, gdt, i, dtype))
+    gshape = tuple(data.shape)
+    if gshape[batch_ndim:] != shape and not _expandable(shape, gshape[batch_ndim:]):
+        raise RuntimeError("Function %s returned an invalid gradient at index %d - got %s "
+                           "but expected shape compatible with %s"
+                           % (name, i, list(gshape), list(shape)))
+    if tensor_path and isinstance(gi, TensorBase) and (<TensorBase>gi)._requires_grad:
+        return fit_gradient(gi, shape, dtype, batch_ndim)     # differentiable sum and cast
+    g = fit_gradient(native_array(data, dtype), shape, None, batch_ndim)
+    return new_tensor(g) if tensor_path else g
+
+
+cdef bint _expandable(tuple shape, tuple target):
+    """An array of ``shape`` broadcasts to ``target`` (PyTorch's is_expandable_to)."""
+    cdef Py_ssize_t k, n = len(shape), m = len(target)
+    if n > m:
+        return False
+    for k in range(1, n + 1):
+        if shape[n - k] != 1 and shape[n - k] != target[m - k]:
+            return False
+    return True
+
+
+cdef inline object _native_dtype(object dtype):
+    return dtype if dtype.isnative else dtype.newbyteorder("=")
+
+
+cpdef bint same_dtype(object a, object b):
+    """``a`` and ``b`` are one dtype, perhaps in different byte orders.
+
+    >>> import numpy as np
+    >>> same_dtype(np.dtype(">f8"), np.dtype(np.float64)), same_dtype(np.dtype("f4"), np.dtype("f8"))
+    (True, False)
+    """
+    return a == b or _native_dtype(a) == _native_dtype(b)
+
+
+cpdef object native_array(object a, object dtype):
+    """``a`` (an ndarray or NumPy scalar handed in by user code) as data the compiled
+    loops can read: ``dtype`` in native byte order, aligned and C-contiguous. A copy
+    only when ``a`` is not that already (NumPy scalars are always native).
+
+    >>> import numpy as np
+    >>> native_array(np.arange(3.0).astype(">f8")[::-1], np.dtype(np.float64)).tolist()
+    [2.0, 1.0, 0.0]
+    """
+    dtype = _native_dtype(np.dtype(dtype))
+    if isinstance(a, _np_generic):
+        return a if a.dtype == dtype else a.astype(dtype)
+    if (type(a) is ndarray and (<cnp.ndarray>a).descr == dtype
+            and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>a)):
+        return a
+    return np.array(a, dtype=dtype, order="C")
 
 
 cdef object _zeros_grad(tuple shape, object dtype, bint tensor_path):
@@ -2110,7 +2179,7 @@ cdef inline bint _fast_grad_ok(OpNode node, object g):
     # stack and softmax: one float64 per element of their 1-d output
     return (type(g) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>g) == 1
             and cnp.PyArray_TYPE(<cnp.ndarray>g) == cnp.NPY_DOUBLE
-            and cnp.PyArray_ISALIGNED(<cnp.ndarray>g)
+            and cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>g)       # aligned, native byte order
             and cnp.PyArray_DIM(<cnp.ndarray>g, 0) == node.sv.n[0])
 
 
@@ -3268,15 +3337,42 @@ cdef object _call_hooks(list hooks, object g, bint tensor_path):
     for entry in list(hooks):
         gt = _as_grad_tensor(g)
         res = entry[1](gt)
-        if res is not None:
-            if not isinstance(res, TensorBase):
-                res = new_tensor(_asarray(res))
-            g = res
-        else:
-            g = gt
+        g = gt if res is None else _hook_result(entry[1], res, <TensorBase>gt, tensor_path)
     if not tensor_path and isinstance(g, TensorBase):
         g = (<TensorBase>g)._data
     return g
+
+
+cdef str _hook_name(object hook):
+    name = getattr(hook, "__name__", None)
+    return name if isinstance(name, str) else repr(hook)
+
+
+cdef object _hook_result(object hook, object res, TensorBase g, bint tensor_path):
+    """What a hook returned to replace the gradient ``g``, checked as PyTorch does (a
+    Tensor of g's shape and dtype; here an ndarray is taken too), as a Tensor whose
+    data the compiled loops can read."""
+    gd = g._data
+    if isinstance(res, TensorBase):
+        data = (<TensorBase>res)._data
+    elif isinstance(res, ndarray) or isinstance(res, _np_generic):
+        data = res
+    else:
+        raise TypeError("hook '%s' returned a %s: a hook returns a Tensor (or an ndarray) "
+                        "to replace the gradient, or None to keep it"
+                        % (_hook_name(hook), type(res).__name__))
+    if not same_dtype(data.dtype, gd.dtype):
+        raise RuntimeError("hook '%s' has changed the type of value (was %s got %s)"
+                           % (_hook_name(hook), gd.dtype, data.dtype))
+    if data.shape != gd.shape:
+        raise RuntimeError("hook '%s' has changed the size of value (was %s got %s)"
+                           % (_hook_name(hook), tuple(gd.shape), tuple(data.shape)))
+    if tensor_path and isinstance(res, TensorBase) and (<TensorBase>res)._requires_grad:
+        return res
+    arr = native_array(data, gd.dtype)
+    if arr is data and isinstance(res, TensorBase):
+        return res
+    return new_tensor(arr)
 
 
 cdef object _grad_tensor_for_store(object g, bint owned, bint tensor_path):

@@ -138,9 +138,14 @@ class Tensor(_core.TensorBase):
         if value.shape != self.shape:
             raise RuntimeError(f"assigned grad has data of a different size: expected shape "
                                f"{self.shape}, got {value.shape}")
-        if value.dtype != self.dtype:
+        if not _core.same_dtype(value.dtype, self.dtype):
             raise RuntimeError(f"assigned grad has data of a different type: expected "
                                f"{self.dtype}, got {value.dtype}")
+        if not value.requires_grad:
+            # backward adds into it: in the layout the compiled loops read (byte order...)
+            data = _core.native_array(value._data, self.dtype)
+            if data is not value._data:
+                value = _core.make_tensor(data)
         return value
 
     @property
@@ -239,6 +244,9 @@ class Tensor(_core.TensorBase):
 
     def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> RemovableHandle:
         """Call ``hook(grad)`` on the gradient flowing into this tensor; a return replaces it.
+
+        The replacement is a Tensor (or an ndarray) of the gradient's shape and dtype,
+        as in PyTorch; another shape or dtype raises RuntimeError, another type TypeError.
 
         >>> import autodiff as ad
         >>> v = ad.tensor([2.0, 2.0], requires_grad=True)

@@ -44,20 +44,26 @@ def _root_grads(outputs: tuple, grad_outputs: Any, create_graph: bool, batched: 
                                    f"outputs (output {i} has dtype {data.dtype})")
             seeds.append(_core.make_tensor(seed) if create_graph else seed)
             continue
-        if isinstance(g, _core.TensorBase):
-            garr = g._data
-        else:
-            garr = np.asarray(g, dtype=data.dtype)
-            g = garr
+        garr = g._data if isinstance(g, _core.TensorBase) else np.asarray(g)
+        if garr.dtype.kind not in "biufc":
+            raise TypeError(f"grad_output[{i}] has dtype {garr.dtype}; pass numbers")
+        if garr.dtype.kind == "c" and data.dtype.kind != "c":
+            # its imaginary part would be dropped (PyTorch raises too)
+            raise RuntimeError("For complex Tensors, both grad_output and output are required "
+                               f"to have the same dtype. Mismatch in dtype: grad_output[{i}] "
+                               f"has a dtype of {garr.dtype} and output[{i}] has a dtype of "
+                               f"{data.dtype}.")
         expect = tuple(data.shape)
         got = tuple(garr.shape)
         if (got[1:] if batched else got) != expect:
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {got} and "
                                f"output[{i}] has a shape of {expect}")
-        if create_graph:
-            seeds.append(g if isinstance(g, _core.TensorBase) else _core.make_tensor(garr))
-        else:
-            seeds.append(garr.astype(data.dtype, copy=False) if garr.dtype != data.dtype else garr)
+        if create_graph and isinstance(g, _core.TensorBase) and g.requires_grad:
+            seeds.append(g)         # a gradient with a graph of its own is differentiated too
+            continue
+        # the output's dtype, in the layout the compiled loops read (byte order, alignment)
+        seed = _core.native_array(garr, data.dtype)
+        seeds.append(_core.make_tensor(seed) if create_graph else seed)
     return tuple(seeds)
 
 

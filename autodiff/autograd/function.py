@@ -212,10 +212,37 @@ class Function(metaclass=_FunctionMeta):
             tans = cls.jvp(ctx, *[t if t is None or isinstance(t, _core.TensorBase)
                                   else _core.make_tensor(np.asarray(t)) for t in tangents])
             tans = (tans,) if not isinstance(tans, tuple) else tans
-            for r, tg in zip(results, tans):
+            if len(tans) != len(results):
+                raise RuntimeError(f"{cls.__name__}.jvp returned an invalid number of forward "
+                                   f"gradients (expected {len(results)} but got {len(tans)})")
+            for k, (r, tg) in enumerate(zip(results, tans)):
                 if isinstance(r, _core.TensorBase) and tg is not None:
-                    r._fw_tangent = tg._data if isinstance(tg, _core.TensorBase) and not tg._requires_grad else tg
+                    r._fw_tangent = _checked_tangent(cls, k, r, tg, state.fw_batch)
         return results[0] if single else tuple(results)
+
+
+def _checked_tangent(cls: type, k: int, out: Any, tangent: Any, batch: int) -> Any:
+    """What ``cls.jvp`` returned for output ``k``: a Tensor (or ndarray) of the output's
+    shape (after ``batch`` leading batch axes), cast to its dtype, in the layout the
+    compiled loops read."""
+    if isinstance(tangent, _core.TensorBase):
+        data = tangent._data
+    elif isinstance(tangent, (np.ndarray, np.generic)):
+        data = tangent
+    else:
+        raise TypeError(f"{cls.__name__}.jvp returned a {type(tangent).__name__} for output "
+                        f"{k}: jvp returns a Tensor (or an ndarray) or None per output")
+    dtype = out._data.dtype
+    if data.dtype.kind not in "biufc" or (data.dtype.kind == "c" and dtype.kind != "c"):
+        raise RuntimeError(f"{cls.__name__}.jvp returned a tangent of dtype {data.dtype} for "
+                           f"output {k} of dtype {dtype}")
+    if tuple(np.shape(data))[batch:] != tuple(out.shape) or np.ndim(data) < batch:
+        raise RuntimeError(f"{cls.__name__}.jvp returned a tangent of shape "
+                           f"{tuple(np.shape(data))} for output {k} of shape {tuple(out.shape)}")
+    if isinstance(tangent, _core.TensorBase) and tangent._requires_grad:
+        # a tangent with a graph of its own stays a Tensor (differentiable cast)
+        return tangent if _core.same_dtype(data.dtype, dtype) else tangent.astype(dtype)
+    return _core.native_array(data, dtype)
 
 
 def once_differentiable(fn: Callable) -> Callable:
