@@ -9,6 +9,8 @@ any depth run without recursion. All per-call state lives in locals of
 from several threads is safe; the only global state is the thread-local grad
 mode.
 """
+import functools
+import sys
 import threading
 import warnings
 
@@ -114,6 +116,87 @@ cdef extern from "Python.h":
     int PyObject_GC_IsTracked(object o)
     void PyObject_GC_UnTrack(object o)
 
+# Tensors and graph nodes are GC types (they traverse their references) whose
+# instances start untracked: with 1e5 live graph objects every collection would walk
+# them all, and a graph alone has no cycle (a leaf holds its AccumulateGrad weakly,
+# retain_grad holds its tensor weakly). Cycles come only through what user code
+# attaches: a hook, a custom Function's ctx, a __dict__ attribute, a .grad with a
+# graph of its own. The objects on such a cycle are tracked when that happens
+# (track_hook, track, the grad setter, _track_stored; a Function's node is tracked
+# from birth), and so is every later node or tensor that points to a tracked one
+# (_points_to_tracked), so that the collector sees the whole cycle.
+cdef extern from *:
+    """
+    /* CPython puts a GC object's header (PyGC_Head, internal) just before it: two
+       words, the first 0 while the object is untracked (3.8 to 3.14; not in the
+       free-threaded build). Where that layout is confirmed at import (sys.getsizeof),
+       the graph types allocate their objects without the allocation count that
+       schedules collections (an untracked object cannot be collected: counting it
+       would only run collections for nothing), and test tracking inline. */
+    #if PY_VERSION_HEX >= 0x03080000 && PY_VERSION_HEX < 0x030F0000 && !defined(Py_GIL_DISABLED)
+    #define AD_GC_HEAD_WORDS 2
+    #endif
+    static int ad_gc_layout_ok = 0;
+
+    static PyObject* ad_alloc_untracked(PyTypeObject* tp, Py_ssize_t nitems) {
+        PyObject* o;
+    #ifdef AD_GC_HEAD_WORDS
+        if (ad_gc_layout_ok) {
+            size_t pre = AD_GC_HEAD_WORDS * sizeof(uintptr_t);
+            char* mem = (char*)PyObject_Malloc(pre + (size_t)tp->tp_basicsize);
+            if (!mem) return PyErr_NoMemory();
+            memset(mem, 0, pre + (size_t)tp->tp_basicsize);
+            return PyObject_Init((PyObject*)(mem + pre), tp);
+        }
+    #endif
+        o = _PyObject_GC_New(tp);
+        if (o) memset((char*)o + sizeof(PyObject), 0, (size_t)tp->tp_basicsize - sizeof(PyObject));
+        return o;
+    }
+    static void ad_free_untracked(void* op) {
+    #ifdef AD_GC_HEAD_WORDS
+        if (ad_gc_layout_ok) {
+            if (((uintptr_t*)op)[-AD_GC_HEAD_WORDS] != 0) PyObject_GC_UnTrack(op);
+            PyObject_Free((char*)op - AD_GC_HEAD_WORDS * sizeof(uintptr_t));
+            return;
+        }
+    #endif
+        PyObject_GC_Del(op);
+    }
+    /* ``o``: an instance of a GC type (every tensor and node) */
+    static inline int ad_is_tracked(PyObject* o) {
+    #ifdef AD_GC_HEAD_WORDS
+        if (ad_gc_layout_ok) return ((uintptr_t*)o)[-AD_GC_HEAD_WORDS] != 0;
+    #endif
+        return PyObject_GC_IsTracked(o);
+    }
+    static void ad_set_untracked_alloc(PyObject* tp) {
+        ((PyTypeObject*)tp)->tp_alloc = ad_alloc_untracked;
+        ((PyTypeObject*)tp)->tp_free = ad_free_untracked;
+    }
+    static int ad_gc_head_size(void) {
+    #ifdef AD_GC_HEAD_WORDS
+        return AD_GC_HEAD_WORDS * (int)sizeof(uintptr_t);
+    #else
+        return -1;
+    #endif
+    }
+    static void ad_set_gc_layout_ok(int ok) { ad_gc_layout_ok = ok; }
+    static inline void ad_track(PyObject* o) {
+        if (!ad_is_tracked(o)) PyObject_GC_Track(o);
+    }
+    /* one of two edges (a node or None, borrowed) is tracked */
+    static inline int ad_edges_tracked(PyObject* e0, PyObject* e1) {
+        return (e0 != Py_None && ad_is_tracked(e0)) || (e1 != Py_None && ad_is_tracked(e1));
+    }
+    """
+    void _set_untracked_alloc "ad_set_untracked_alloc"(object tp)
+    void _track "ad_track"(object o)
+    bint _is_tracked "ad_is_tracked"(object o)
+    bint _edges_tracked "ad_edges_tracked"(PyObject* e0, PyObject* e1)
+    int _gc_head_size "ad_gc_head_size"()
+    void _set_gc_layout_ok "ad_set_gc_layout_ok"(int ok)
+
 cdef extern from "Python.h":
     ctypedef struct PyType_Slot:
         int slot
@@ -155,8 +238,8 @@ cdef extern from *:
        base's dealloc, then the reference each instance of a heap type holds on its
        type. That is what CPython's generic subtype_dealloc ends in; its checks for
        finalizers, __dict__, __slots__ and the trashcan do not apply to these types
-       (no Python-level fields, not GC objects), and each object of a graph is freed
-       once: ~40 instructions less per tensor and per node. */
+       (no Python-level fields; the base's dealloc untracks the GC object), and each
+       object of a graph is freed once: ~40 instructions less per tensor and node. */
     static void ad_heap_dealloc(PyObject* self) {
         PyTypeObject* tp = Py_TYPE(self);
         PyTypeObject* base = tp;
@@ -182,9 +265,10 @@ cdef list _type_names = []      # the C strings behind created types must stay a
 
 
 def untracked_subclass(str qualname, base, dict namespace=None):
-    """A subclass of the cdef class ``base`` whose instances the cyclic GC does not
-    track, with the attributes of ``namespace``. (A ``class`` statement always makes
-    instances tracked, and with 1e5 live graph objects every GC pass walks them all.)"""
+    """A subclass of the cdef class ``base`` whose instances start untracked by the
+    cyclic GC (see ad_alloc_untracked), with the attributes of ``namespace``. (A
+    ``class`` statement makes instances tracked from birth, and with 1e5 live graph
+    objects every GC pass walks them all.)"""
     cdef PyType_Spec spec
     name = qualname.encode("ascii")
     _type_names.append(name)
@@ -209,6 +293,7 @@ def make_node_class(str name, base):
     return untracked_subclass("autodiff.graph." + name, base)
 
 cdef object ndarray = np.ndarray
+cdef object _partial = functools.partial
 cdef object _asarray = np.asarray
 cdef object _np_add = np.add
 cdef object _np_generic = np.generic
@@ -300,7 +385,7 @@ def set_tensor_class(cls):
     _tensor_class = cls
 
 
-@cython.no_gc
+@cython.no_gc_clear
 cdef class _TensorExtra:
     """What few tensors need, allocated on first need: a leaf's accumulator and .grad,
     hooks, the forward-mode tangent, retain_grad."""
@@ -324,7 +409,7 @@ cdef class _TensorExtra:
             PyThread_free_lock(self.grad_lock)
 
 
-@cython.no_gc
+@cython.no_gc_clear
 cdef class TensorBase:
     """Autograd state of a tensor; ``autodiff.Tensor`` adds the user-facing API."""
     # Small, the fields backward reads first: a graph's tensors, like its nodes, do
@@ -450,6 +535,10 @@ cdef class TensorBase:
     def grad(self, value):
         if value is not None:
             value = self._checked_grad(value)   # (Tensor's: conversion, shape and dtype)
+            if (<TensorBase>value)._requires_grad:
+                # its graph may lead back to this tensor: a cycle through .grad
+                _track_graph(value, set())
+                _track_tensor(self)
         _set_grad(self, value)
 
     @property
@@ -584,6 +673,8 @@ cdef inline _TensorExtra _t_extra(TensorBase t):
     """The tensor's record of rare fields, made on first need."""
     if t._x is None:
         t._x = _TensorExtra.__new__(_TensorExtra)
+        if _is_tracked(t):
+            _track(t._x)
     return t._x
 
 
@@ -655,13 +746,173 @@ cdef AccumulateGrad get_accumulator(TensorBase t):
     if t._x is not None and t._x.accumulator_ref is not None:
         p = PyWeakref_GetObject(t._x.accumulator_ref)   # borrowed; None once dead
         if p != <PyObject*>None:
-            return <AccumulateGrad>p
+            acc = <AccumulateGrad>p
+            if _is_tracked(t):
+                _track(acc)         # (made before ``t`` was tracked)
+            return acc
     acc = AccumulateGrad.__new__(AccumulateGrad)
     acc.variable = t
     acc.num_outputs = 1
     _number(acc)            # numbered before the node that will point to it
     _t_extra(t).accumulator_ref = PyWeakref_NewRef(acc, None)
+    if _is_tracked(t):
+        _track(acc)
     return acc
+
+
+# ---------------------------------------------------------------------------
+# Which graph objects the cyclic GC tracks (see ad_alloc_untracked)
+# ---------------------------------------------------------------------------
+
+cdef void _track_tensor(TensorBase t):
+    _track(t)
+    if t._x is not None:
+        _track(t._x)
+    if type(t._view_src) is tuple:
+        _track(t._view_src)
+
+
+cdef void _track_node(Node node):
+    _track(node)
+    if node._x is not None:
+        _track(node._x)
+    if node.n_inline == 3:          # the edge tuples (untracked when made)
+        _track(node._e0)
+        _track(node._e1)
+
+
+cdef inline bint _points_to_tracked(Node node):
+    """An edge of ``node`` goes to a tracked node: then ``node`` (and its outputs) may be
+    on a cycle through it, and are tracked too."""
+    cdef Py_ssize_t i
+    cdef PyObject* p
+    if node.n_inline < 3:
+        return _edges_tracked(<PyObject*>node._e0, <PyObject*>node._e1)
+    for i in range(_n_edges(node)):
+        p = _edge_ptr(node, i)
+        if p != <PyObject*>None and _is_tracked(<object>p):
+            return True
+    return False
+
+
+cdef inline bint _tracked_tensor(object a):
+    return isinstance(a, TensorBase) and _is_tracked(a)
+
+
+cdef int _track_graph(object root, set seen) except -1:
+    """Track ``root`` (a tensor or node) and every tensor and node it reaches, skipping
+    the ids in ``seen``: a new reference to ``root`` from a tracked object (a .grad, a
+    hook's closure) may close a cycle through any of them."""
+    cdef list todo = [root]
+    cdef TensorBase t
+    cdef Node node
+    cdef _OpState st
+    cdef Py_ssize_t i
+    while todo:
+        o = todo.pop()
+        if o is None or id(o) in seen:
+            continue
+        if isinstance(o, TensorBase):
+            seen.add(id(o))
+            t = <TensorBase>o
+            _track_tensor(t)
+            todo.append(t._grad_fn)
+            todo.append(t._base)
+            if type(t._view_src) is tuple:
+                todo.append((<tuple>t._view_src)[0])
+            if t._x is not None:
+                todo.append(t._x.grad)
+                todo.append(t._x.tan)
+        elif isinstance(o, Node):
+            seen.add(id(o))
+            node = <Node>o
+            _track_node(node)
+            for i in range(_n_edges(node)):
+                todo.append(_edge(node, i))
+            if isinstance(node, AccumulateGrad):
+                todo.append((<AccumulateGrad>node).variable)
+            elif isinstance(node, OpNode):
+                todo.append((<OpNode>node).s_in0)
+                todo.append((<OpNode>node).s_in1)
+                if (<OpNode>node).scalar_op == 0 and node._x is not None:
+                    st = <_OpState>node._x
+                    if st.stens is not None:
+                        todo.extend(st.stens)
+            elif isinstance(node, FunctionNode) and (<FunctionNode>node).ctx is not None:
+                todo.extend(getattr((<FunctionNode>node).ctx, "_saved", None) or ())
+    return 0
+
+
+cdef int _track_refs(object x, set seen) except -1:
+    """``_track_graph`` of ``x`` if it is a tensor or node, or of those that the tuple,
+    list or dict ``x`` holds (one level down)."""
+    if isinstance(x, (TensorBase, Node)):
+        _track_graph(x, seen)
+    elif isinstance(x, (tuple, list)):
+        for y in x:
+            if isinstance(y, (TensorBase, Node)):
+                _track_graph(y, seen)
+    elif isinstance(x, dict):
+        for y in (<dict>x).values():
+            if isinstance(y, (TensorBase, Node)):
+                _track_graph(y, seen)
+    return 0
+
+
+def track_hook(TensorBase t, object hook):
+    """Called when ``hook`` has been registered on ``t``: track the objects a cycle
+    through the hook may pass (``t``, the records holding its hooks, its node or
+    accumulator, and the graphs of the tensors the hook refers to directly: its
+    closure, defaults, bound ``self``, a partial's arguments)."""
+    cdef set seen = set()
+    _track_tensor(t)
+    if t._grad_fn is not None:
+        _track_node(t._grad_fn)
+    elif t._x is not None and t._x.accumulator_ref is not None:
+        acc = t._x.accumulator_ref()
+        if acc is not None:
+            _track_node(<Node>acc)
+    todo = [hook]
+    while todo:
+        fn = todo.pop()
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                _track_refs(cell.cell_contents, seen)
+            except ValueError:      # an empty cell
+                pass
+        _track_refs(getattr(fn, "__defaults__", None), seen)
+        _track_refs(getattr(fn, "__kwdefaults__", None), seen)
+        _track_refs(getattr(fn, "__self__", None), seen)
+        if isinstance(fn, _partial):
+            todo.append(fn.func)
+            _track_refs(fn.args, seen)
+            _track_refs(fn.keywords, seen)
+
+
+def track(TensorBase t):
+    """Track the tensor ``t`` (a custom Function's output: its node, which the cyclic GC
+    tracks, holds the ctx, which user code may point back to ``t`` from)."""
+    _track_tensor(t)
+
+
+cdef int _track_stored(TensorBase t, set seen) except -1:
+    """After backward(create_graph=True) stored into ``t.grad``: a .grad with a graph of
+    its own leads back to ``t`` (PyTorch's known leak): track that cycle's objects."""
+    g = _grad_of(t)
+    if g is not None and (<TensorBase>g)._requires_grad:
+        _track_tensor(t)
+        _track_graph(g, seen)
+    return 0
+
+
+for _cls in (TensorBase, _TensorExtra, Node, _NodeExtra, _OpState, OpNode, AccumulateGrad,
+             ZeroDerivative):
+    _set_untracked_alloc(_cls)
+# the header size that ad_alloc_untracked assumes, as CPython reports it
+_set_gc_layout_ok(_gc_head_size() > 0 and
+                  sys.getsizeof(_NodeExtra.__new__(_NodeExtra))
+                  - _NodeExtra.__basicsize__ == _gc_head_size())
+del _cls
 
 
 def grad_accumulator(TensorBase t):
@@ -729,7 +980,7 @@ cdef class _Task(_NodeTask):
     cdef list more            # [[buffer, owned], ...] for outputs 1.. (multi-output nodes)
 
 
-@cython.no_gc
+@cython.no_gc_clear
 cdef class _NodeExtra:
     """What few nodes need, allocated on first need: hooks, retained grads, the anomaly
     trace, and the gradient buffers of outputs 1.. (multi-output nodes) in a backward
@@ -773,7 +1024,7 @@ cdef inline void _free_done():
         _free_depth -= 1
 
 
-@cython.no_gc
+@cython.no_gc_clear
 cdef class Node(_NodeTask):
     """A node of the backward graph: a function from output grads to input grads.
 
@@ -796,6 +1047,8 @@ cdef class Node(_NodeTask):
     cdef _NodeExtra _extra(self):
         if self._x is None:
             self._x = _NodeExtra.__new__(_NodeExtra)
+            if _is_tracked(self):
+                _track(self._x)
         return self._x
 
     @property
@@ -1004,7 +1257,7 @@ cdef inline bint _has_hooks(Node node):
     return x is not None and (x.pre_hooks is not None or x.retained is not None)
 
 
-@cython.no_gc
+@cython.no_gc_clear
 cdef class ZeroDerivative(Node):
     """The node of an input's gradient that a rule computed, under create_graph, from
     forward values (the input, the output, a mask or an index array) and a constant
@@ -1020,7 +1273,7 @@ cdef class ZeroDerivative(Node):
         return [None] * _n_edges(self)
 
 
-@cython.no_gc
+@cython.no_gc_clear
 cdef class AccumulateGrad(Node):
     """Leaf node: accumulates the incoming gradient into ``variable.grad``."""
     cdef public TensorBase variable
@@ -1101,7 +1354,7 @@ cdef str _freed_message(str name):
             "tensors after calling backward." % name)
 
 
-@cython.no_gc
+@cython.no_gc_clear
 cdef class _OpState(_NodeExtra):
     """The generic fields of an OpNode: allocated with the node on the generic path,
     and on first need (``_materialize``) for a node of the float64-scalar fast path."""
@@ -1122,7 +1375,7 @@ cdef union _SVals:
     Py_ssize_t n[2]                  # small-vector ops: the vector's length, the selected position
 
 
-@cython.no_gc
+@cython.no_gc_clear
 cdef class OpNode(Node):
     """Backward node of a registered op; its class is named e.g. ``MulBackward0``."""
     # A node recorded by the float64-scalar fast path (scalar_op != 0) keeps what its
@@ -1148,6 +1401,8 @@ cdef class OpNode(Node):
     cdef _NodeExtra _extra(self):
         if self._x is None:
             self._x = <_NodeExtra>_OpState.__new__(_OpState)
+            if _is_tracked(self):
+                _track(self._x)
         return self._x
 
     cdef inline _OpState _state(self):
@@ -1534,6 +1789,8 @@ cdef class OpNode(Node):
             t._grad_fn = self
             t._output_nr = k
             t._requires_grad = True
+            if _is_tracked(self):
+                _track_tensor(t)
         _set_tangent(t, tangent)
         return t
 
@@ -1647,6 +1904,8 @@ cdef class OpNode(Node):
         cdef Node node = <Node>_new_instance(cls)
         node.num_outputs = 1
         _set_edge1(node, _edge(self, i), _edge_index(self, i))
+        if _points_to_tracked(node):
+            _track_node(node)
         return node
 
     cdef list _apply_into(self, object g, object needed):
@@ -1679,6 +1938,8 @@ cdef TensorBase _with_zero_derivative(object gi, Node node):
     cdef TensorBase t = new_tensor((<TensorBase>gi)._data if isinstance(gi, TensorBase) else gi)
     t._grad_fn = node
     t._requires_grad = True
+    if _is_tracked(node):
+        _track_tensor(t)
     return t
 
 
@@ -2358,6 +2619,8 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, object a, tuple params):
         result = new_tensor(_f64_view0(x, cnp.PyArray_BYTES(x) + index * cnp.PyArray_STRIDE(x, 0)))
         result._vc = _t_vc(src)
         result._base = src if src._base is None else src._base
+        if _is_tracked(result._base):
+            _track_tensor(result)
         if not (src._requires_grad and fl.grad_enabled):
             return result
         if _select_cls is None:
@@ -2373,6 +2636,9 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, object a, tuple params):
     node.sv.n[0] = n
     result._grad_fn = node
     result._requires_grad = True
+    if _points_to_tracked(node):
+        _track_node(node)
+        _track_tensor(result)
     return result
 
 
@@ -2605,6 +2871,9 @@ cdef object _scalar_op(OpSpec spec, Py_ssize_t n, object a0, object a1, tuple pa
         node.s_outvc = _t_vc(result)
     result._grad_fn = node
     result._requires_grad = True
+    if _points_to_tracked(node) or (t0 and _is_tracked(a0)) or (t1 and _is_tracked(a1)):
+        _track_node(node)
+        _track_tensor(result)
     return result
 
 
@@ -2709,10 +2978,14 @@ cdef object _finish_single(OpSpec spec, tuple inputs, list raw, tuple params, ob
             result._vc = _t_vc(<TensorBase>a)
             result._base = a if (<TensorBase>a)._base is None else (<TensorBase>a)._base
             result._view_src = _untracked((a, spec, params, result._vc.grad_writes))
+            if _is_tracked(result._base):
+                _track_tensor(result)
     if record and is_float:
         node = _make_node(spec, inputs, raw, params, out)
         result._grad_fn = node
         result._requires_grad = True
+        if _is_tracked(node):
+            _track_tensor(result)
         if spec.save_out:
             # a saved output changed in place must not give a silently wrong gradient
             st = node._state()
@@ -2750,6 +3023,8 @@ cdef object _finish_multi(OpSpec spec, tuple inputs, list raw, tuple params, obj
             r._grad_fn = node
             r._output_nr = k
             r._requires_grad = True
+            if _is_tracked(node):
+                _track_tensor(r)
         if spec.view_of >= 0 and isinstance(inputs[spec.view_of], TensorBase):
             r._vc = _t_vc(<TensorBase>inputs[spec.view_of])
         results.append(r)
@@ -2910,7 +3185,16 @@ cdef OpNode _make_node(OpSpec spec, tuple inputs, list raw, tuple params, object
         st.sout = out
     if _flags().anomaly and _anomaly_capture is not None:
         st.anomaly_trace = _anomaly_capture()
+    if _points_to_tracked(node) or (stens is not None and _any_tracked(stens)):
+        _track_node(node)
     return node
+
+
+cdef bint _any_tracked(tuple tensors):
+    for a in tensors:
+        if _tracked_tensor(a):
+            return True
+    return False
 
 
 cdef inline tuple _filled_tuple(Py_ssize_t n, object value):
@@ -3802,6 +4086,8 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
     cdef TensorBase t
     cdef _TensorExtra tx
     cdef list grads, owned, out_grads, more
+    # create_graph: the ids walked by _track_stored (one walk per backward)
+    cdef set walked = set() if tensor_path and accumulate else None
 
     prev_grad = flags.grad_enabled
     flags.grad_enabled = create_graph
@@ -3859,6 +4145,8 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                             # a copy (as PyTorch's retain_grad): the node still reads
                             # grads[k], and .grad may grow in place meanwhile (threads)
                             _store_grad(<TensorBase>rt, grads[k], False, tensor_path)
+                            if walked is not None:
+                                _track_stored(<TensorBase>rt, walked)
             if capture is not None and node in capture:
                 for (k, pos) in capture[node]:
                     if not accumulate:
@@ -3867,6 +4155,8 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                         # backward(inputs=[non-leaf]) fills that tensor's .grad
                         if grads[k] is not None:
                             _store_grad(<TensorBase>inputs[pos], grads[k], False, tensor_path)
+                            if walked is not None:
+                                _track_stored(<TensorBase>inputs[pos], walked)
             if type(node) is AccumulateGrad:
                 if accumulate and (capture is None or node in capture):
                     t = (<AccumulateGrad>node).variable
@@ -3879,6 +4169,8 @@ cdef _run_nodes(_Heap* heap, bint counted, dict tasks, bint retain_graph, bint c
                                 _set_grad(t, new_tensor(np.zeros_like(t._data)))
                         else:
                             _store_grad_locked(t, grads[0], owned[0], tensor_path)
+                            if walked is not None:
+                                _track_stored(t, walked)
                         if t._x.post_acc_hooks:
                             for entry in list(t._x.post_acc_hooks):
                                 entry[1](t)

@@ -269,6 +269,7 @@ class Tensor(_core.TensorBase):
             hooks = node._pre_hooks.setdefault(self._output_nr, [])
         handle = RemovableHandle(hooks)
         hooks.append([handle.id, hook])
+        _core.track_hook(self, hook)    # a hook may close a cycle: let the GC see it
         return handle
 
     def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]) -> RemovableHandle:
@@ -288,6 +289,7 @@ class Tensor(_core.TensorBase):
             self._post_acc_hooks = []
         handle = RemovableHandle(self._post_acc_hooks)
         self._post_acc_hooks.append([handle.id, hook])
+        _core.track_hook(self, hook)    # a hook may close a cycle: let the GC see it
         return handle
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -1010,9 +1012,10 @@ def _deepcopy(self: Tensor, memo: dict) -> Tensor:
 
 Tensor.__reduce__ = _reduce  # type: ignore[assignment]
 Tensor.__deepcopy__ = _deepcopy  # type: ignore[attr-defined]
-# The same class, re-created so that its instances are not tracked by the cyclic GC
-# (a tensor holds no reference cycle; a live graph of 1e5 tensors made every GC pass
-# walk them all). Subclasses (nn.Parameter) are ordinary classes.
+# The same class, re-created so that its instances start untracked by the cyclic GC
+# (a live graph of 1e5 tensors made every GC pass walk them all); the core tracks
+# a tensor once a hook, a ctx or a .grad may close a cycle through it. Subclasses
+# (nn.Parameter) are ordinary classes: tracked, with a __dict__.
 Tensor = _core.untracked_subclass("autodiff.Tensor", _core.TensorBase,  # type: ignore[misc]
                                   dict(Tensor.__dict__))
 _install_methods()

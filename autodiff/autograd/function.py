@@ -206,6 +206,7 @@ class Function(metaclass=_FunctionMeta):
                     r._grad_fn = node
                     r._output_nr = k
                     r._requires_grad = True
+                    _core.track(r)      # its node (a GC object) holds ctx, which may hold r
             del tensor_results
         if fw:
             # the user's jvp sees Tensors, as in PyTorch
