@@ -136,6 +136,11 @@ cdef extern from *:
     #if PY_VERSION_HEX >= 0x03080000 && PY_VERSION_HEX < 0x030F0000 && !defined(Py_GIL_DISABLED)
     #define AD_GC_HEAD_WORDS 2
     #endif
+    #if defined(__GNUC__)
+    #define AD_ALWAYS_INLINE static inline __attribute__((always_inline))
+    #else
+    #define AD_ALWAYS_INLINE static inline
+    #endif
     static int ad_gc_layout_ok = 0;
 
     static PyObject* ad_alloc_untracked(PyTypeObject* tp, Py_ssize_t nitems) {
@@ -153,20 +158,21 @@ cdef extern from *:
         if (o) memset((char*)o + sizeof(PyObject), 0, (size_t)tp->tp_basicsize - sizeof(PyObject));
         return o;
     }
+    /* (Cython's dealloc of a GC type has untracked the object) */
     static void ad_free_untracked(void* op) {
     #ifdef AD_GC_HEAD_WORDS
         if (ad_gc_layout_ok) {
-            if (((uintptr_t*)op)[-AD_GC_HEAD_WORDS] != 0) PyObject_GC_UnTrack(op);
             PyObject_Free((char*)op - AD_GC_HEAD_WORDS * sizeof(uintptr_t));
             return;
         }
     #endif
         PyObject_GC_Del(op);
     }
-    /* ``o``: an instance of a GC type (every tensor and node) */
-    static inline int ad_is_tracked(PyObject* o) {
+    /* ``o``: a tensor or node (a GC type but for a bare Node) */
+    AD_ALWAYS_INLINE int ad_is_tracked(PyObject* o) {
     #ifdef AD_GC_HEAD_WORDS
-        if (ad_gc_layout_ok) return ((uintptr_t*)o)[-AD_GC_HEAD_WORDS] != 0;
+        if (ad_gc_layout_ok)
+            return PyType_IS_GC(Py_TYPE(o)) && ((uintptr_t*)o)[-AD_GC_HEAD_WORDS] != 0;
     #endif
         return PyObject_GC_IsTracked(o);
     }
@@ -182,11 +188,11 @@ cdef extern from *:
     #endif
     }
     static void ad_set_gc_layout_ok(int ok) { ad_gc_layout_ok = ok; }
-    static inline void ad_track(PyObject* o) {
-        if (!ad_is_tracked(o)) PyObject_GC_Track(o);
+    AD_ALWAYS_INLINE void ad_track(PyObject* o) {
+        if (PyType_IS_GC(Py_TYPE(o)) && !ad_is_tracked(o)) PyObject_GC_Track(o);
     }
     /* one of two edges (a node or None, borrowed) is tracked */
-    static inline int ad_edges_tracked(PyObject* e0, PyObject* e1) {
+    AD_ALWAYS_INLINE int ad_edges_tracked(PyObject* e0, PyObject* e1) {
         return (e0 != Py_None && ad_is_tracked(e0)) || (e1 != Py_None && ad_is_tracked(e1));
     }
     """
@@ -210,10 +216,12 @@ cdef extern from "Python.h":
     object PyType_FromSpecWithBases(PyType_Spec *spec, object bases)
     unsigned long Py_TPFLAGS_DEFAULT
     unsigned long Py_TPFLAGS_BASETYPE
+    ctypedef int (*visitproc)(PyObject*, void*)
     ctypedef struct PyTypeObject:
         Py_ssize_t tp_basicsize
         unsigned long tp_flags
         PyObject* (*tp_new)(PyTypeObject*, PyObject*, PyObject*)
+        int (*tp_traverse)(PyObject*, visitproc, void*)
     unsigned long Py_TPFLAGS_HEAPTYPE
     ctypedef struct PyObject:
         pass
@@ -781,21 +789,25 @@ cdef void _track_node(Node node):
         _track(node._e1)
 
 
-cdef inline bint _points_to_tracked(Node node):
+cdef inline bint _points_to_tracked(Node node) noexcept:
     """An edge of ``node`` goes to a tracked node: then ``node`` (and its outputs) may be
     on a cycle through it, and are tracked too."""
-    cdef Py_ssize_t i
-    cdef PyObject* p
     if node.n_inline < 3:
         return _edges_tracked(<PyObject*>node._e0, <PyObject*>node._e1)
-    for i in range(_n_edges(node)):
-        p = _edge_ptr(node, i)
-        if p != <PyObject*>None and _is_tracked(<object>p):
+    return _any_edge_tracked(<tuple>node._e0)
+
+
+cdef bint _any_edge_tracked(tuple nodes) noexcept:
+    cdef Py_ssize_t i
+    cdef PyObject* p
+    for i in range(len(nodes)):
+        p = PyTuple_GET_ITEM(nodes, i)
+        if p != <PyObject*>None and _edges_tracked(p, <PyObject*>None):
             return True
     return False
 
 
-cdef inline bint _tracked_tensor(object a):
+cdef inline bint _tracked_tensor(object a) noexcept:
     return isinstance(a, TensorBase) and _is_tracked(a)
 
 
@@ -905,7 +917,28 @@ cdef int _track_stored(TensorBase t, set seen) except -1:
     return 0
 
 
-for _cls in (TensorBase, _TensorExtra, Node, _NodeExtra, _OpState, OpNode, AccumulateGrad,
+cdef int _traverse_node(PyObject* o, visitproc visit, void* arg) noexcept:
+    """tp_traverse of Node, which Cython does not make (see Node)."""
+    cdef PyObject* p
+    cdef int e
+    p = <PyObject*>(<Node>o)._e0
+    if p != NULL:
+        e = visit(p, arg)
+        if e:
+            return e
+    p = <PyObject*>(<Node>o)._e1
+    if p != NULL:
+        e = visit(p, arg)
+        if e:
+            return e
+    p = <PyObject*>(<Node>o)._x
+    if p != NULL:
+        return visit(p, arg)
+    return 0
+
+
+(<PyTypeObject*>Node).tp_traverse = _traverse_node
+for _cls in (TensorBase, _TensorExtra, _NodeExtra, _OpState, OpNode, AccumulateGrad,
              ZeroDerivative):
     _set_untracked_alloc(_cls)
 # the header size that ad_alloc_untracked assumes, as CPython reports it
@@ -1024,7 +1057,10 @@ cdef inline void _free_done():
         _free_depth -= 1
 
 
-@cython.no_gc_clear
+# no_gc: Cython would re-track each dying OpNode before its base's dealloc (two GC
+# calls more per node); the subclasses are GC types and reach Node's references
+# through its tp_traverse, _traverse_node.
+@cython.no_gc
 cdef class Node(_NodeTask):
     """A node of the backward graph: a function from output grads to input grads.
 
@@ -2636,7 +2672,8 @@ cdef object _vector_dispatch(OpSpec spec, tuple inputs, object a, tuple params):
     node.sv.n[0] = n
     result._grad_fn = node
     result._requires_grad = True
-    if _points_to_tracked(node):
+    if (_points_to_tracked(node) if op == SC_STACK
+            else _edges_tracked(<PyObject*>node._e0, <PyObject*>None)):
         _track_node(node)
         _track_tensor(result)
     return result
@@ -2871,7 +2908,8 @@ cdef object _scalar_op(OpSpec spec, Py_ssize_t n, object a0, object a1, tuple pa
         node.s_outvc = _t_vc(result)
     result._grad_fn = node
     result._requires_grad = True
-    if _points_to_tracked(node) or (t0 and _is_tracked(a0)) or (t1 and _is_tracked(a1)):
+    if (_edges_tracked(<PyObject*>node._e0, <PyObject*>node._e1)
+            or (t0 and _is_tracked(a0)) or (t1 and _is_tracked(a1))):
         _track_node(node)
         _track_tensor(result)
     return result
