@@ -180,6 +180,14 @@ cdef extern from *:
         ((PyTypeObject*)tp)->tp_alloc = ad_alloc_untracked;
         ((PyTypeObject*)tp)->tp_free = ad_free_untracked;
     }
+    /* A node type without fields of its own, which Cython makes without GC support:
+       a GC type (before any instance exists) traversed as Node, for its heap
+       subclasses only (ad_heap_dealloc untracks their objects). */
+    static void ad_make_gc_node_type(PyObject* tp, void* traverse) {
+        ((PyTypeObject*)tp)->tp_flags |= Py_TPFLAGS_HAVE_GC;
+        ((PyTypeObject*)tp)->tp_traverse = (traverseproc)traverse;
+        ad_set_untracked_alloc(tp);
+    }
     static int ad_gc_head_size(void) {
     #ifdef AD_GC_HEAD_WORDS
         return AD_GC_HEAD_WORDS * (int)sizeof(uintptr_t);
@@ -197,6 +205,7 @@ cdef extern from *:
     }
     """
     void _set_untracked_alloc "ad_set_untracked_alloc"(object tp)
+    void _make_gc_node_type "ad_make_gc_node_type"(object tp, void* traverse)
     void _track "ad_track"(object o)
     bint _is_tracked "ad_is_tracked"(object o)
     bint _edges_tracked "ad_edges_tracked"(PyObject* e0, PyObject* e1)
@@ -252,6 +261,8 @@ cdef extern from *:
         PyTypeObject* tp = Py_TYPE(self);
         PyTypeObject* base = tp;
         while (base->tp_flags & Py_TPFLAGS_HEAPTYPE) base = base->tp_base;
+        /* (a base that Cython made without GC support does not untrack: ZeroDerivative) */
+        if (ad_is_tracked(self)) PyObject_GC_UnTrack(self);
         base->tp_dealloc(self);
         Py_DECREF(tp);
     }
@@ -938,9 +949,9 @@ cdef int _traverse_node(PyObject* o, visitproc visit, void* arg) noexcept:
 
 
 (<PyTypeObject*>Node).tp_traverse = _traverse_node
-for _cls in (TensorBase, _TensorExtra, _NodeExtra, _OpState, OpNode, AccumulateGrad,
-             ZeroDerivative):
+for _cls in (TensorBase, _TensorExtra, _NodeExtra, _OpState, OpNode, AccumulateGrad):
     _set_untracked_alloc(_cls)
+_make_gc_node_type(ZeroDerivative, <void*>_traverse_node)
 # the header size that ad_alloc_untracked assumes, as CPython reports it
 _set_gc_layout_ok(_gc_head_size() > 0 and
                   sys.getsizeof(_NodeExtra.__new__(_NodeExtra))

@@ -133,9 +133,12 @@ def test_grad_with_a_graph_of_its_own():
         (x ** 3).sum().backward(create_graph=True)      # x.grad -> its graph -> x
         w = ad.tensor(np.ones(3), requires_grad=True)
         w.grad = w * 2.0                                # assigned by the user
-        return [weakref.ref(x), weakref.ref(x.grad), weakref.ref(w)]
+        c = ad.tensor(np.array([0.5, -2.0, 3.0]), requires_grad=True)
+        # a piecewise-constant gradient: its node is a ZeroDerivative
+        (ad.clamp(c, -1.0, 1.0) * c).sum().backward(create_graph=True)
+        return [weakref.ref(x), weakref.ref(x.grad), weakref.ref(w), weakref.ref(c)]
 
-    assert _collected(make) == [True, True, True]
+    assert _collected(make) == [True, True, True, True]
 
 
 def test_plain_graphs_stay_untracked_by_the_gc():

@@ -181,8 +181,3 @@ def test_complex_gradient_for_a_real_output_raises(entry):
             y.backward(v)
     assert x.grad is None
 
-
-def test_complex_gradient_for_a_complex_output_is_taken():
-    z = ad.tensor([1.0 + 1j, 2.0], requires_grad=True)
-    (g,) = ad.autograd.grad(z * 3.0, z, grad_outputs=np.array([1j, 2.0 + 0j]))
-    np.testing.assert_array_equal(g.numpy(), [3j, 6.0])
