@@ -261,14 +261,20 @@ cdef extern from *:
         PyTypeObject* tp = Py_TYPE(self);
         PyTypeObject* base = tp;
         while (base->tp_flags & Py_TPFLAGS_HEAPTYPE) base = base->tp_base;
-        /* (a base that Cython made without GC support does not untrack: ZeroDerivative) */
-        if (ad_is_tracked(self)) PyObject_GC_UnTrack(self);
         base->tp_dealloc(self);
         Py_DECREF(tp);
     }
+    /* the same for a base whose dealloc does not untrack the object (one that Cython
+       made without GC support: ZeroDerivative) */
+    static void ad_heap_dealloc_untrack(PyObject* self) {
+        if (ad_is_tracked(self)) PyObject_GC_UnTrack(self);
+        ad_heap_dealloc(self);
+    }
     static void* ad_heap_dealloc_ptr(void) { return (void*)ad_heap_dealloc; }
+    static void* ad_heap_dealloc_untrack_ptr(void) { return (void*)ad_heap_dealloc_untrack; }
     """
     void* ad_heap_dealloc_ptr()
+    void* ad_heap_dealloc_untrack_ptr()
     int Py_tp_dealloc
 
 
@@ -280,6 +286,11 @@ _dealloc_slots[0].slot = Py_tp_dealloc
 _dealloc_slots[0].pfunc = ad_heap_dealloc_ptr()
 _dealloc_slots[1].slot = 0
 _dealloc_slots[1].pfunc = NULL
+cdef PyType_Slot _untrack_dealloc_slots[2]      # ad_heap_dealloc_untrack
+_untrack_dealloc_slots[0].slot = Py_tp_dealloc
+_untrack_dealloc_slots[0].pfunc = ad_heap_dealloc_untrack_ptr()
+_untrack_dealloc_slots[1].slot = 0
+_untrack_dealloc_slots[1].pfunc = NULL
 cdef list _type_names = []      # the C strings behind created types must stay alive
 
 
@@ -298,6 +309,8 @@ def untracked_subclass(str qualname, base, dict namespace=None):
     # a static (cdef) base: its dealloc and the type's reference, see ad_heap_dealloc
     if (<PyTypeObject*>base).tp_flags & Py_TPFLAGS_HEAPTYPE:
         spec.slots = &_no_slots[0]
+    elif base is ZeroDerivative:
+        spec.slots = &_untrack_dealloc_slots[0]
     else:
         spec.slots = &_dealloc_slots[0]
     cls = PyType_FromSpecWithBases(&spec, (base,))
