@@ -417,10 +417,10 @@ def set_tensor_class(cls):
     _tensor_class = cls
 
 
-@cython.no_gc_clear
 cdef class _TensorExtra:
     """What few tensors need, allocated on first need: a leaf's accumulator and .grad,
-    hooks, the forward-mode tangent, retain_grad."""
+    hooks, the forward-mode tangent, retain_grad. (The one graph type with a tp_clear:
+    a cycle through .grad or a tangent holds no other object the GC could clear.)"""
     cdef object grad                     # .grad (leaves, and tensors that retain grad)
     cdef object accumulator_ref
     cdef list hooks
