@@ -254,9 +254,8 @@ def getitem(input: Any, idx: Any) -> Any:
 
 def setitem(input: Any, idx: Any, value: Any) -> None:
     """``input[idx] = value``, recorded as an in-place op on ``input``."""
-    from .tensor import apply_inplace
-    idx = _index_arg(idx)
-    apply_inplace(input, index.index_put(input, _operand(value), idx), "index_put_")
+    from .tensor import write_item
+    write_item(input, _index_arg(idx), _operand(value))
 
 
 # -- comparisons --------------------------------------------------------------

@@ -2983,7 +2983,12 @@ cdef object _dispatch_generic(OpSpec spec, tuple inputs, tuple params):
             t = <TensorBase>a
             _sync_view(t)
             d = t._data
-            if not is_view and type(d) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>d) == 0:
+            if is_view:
+                if i == spec.view_of and type(d) is not ndarray:
+                    # a 0-d result kept as a NumPy scalar: the view must share memory
+                    # with the tensor, so the tensor gets (and keeps) an array first
+                    d = _t_array(t)
+            elif type(d) is ndarray and cnp.PyArray_NDIM(<cnp.ndarray>d) == 0:
                 # a 0-d array enters as a NumPy scalar (an immutable snapshot): scalar
                 # arithmetic is ~10x cheaper; view ops keep the array to share memory
                 d = d[()]

@@ -15,6 +15,7 @@ from . import _api as api
 from . import _api_array
 from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise, linalg
 from .ops.binary import where
+from .ops import index as _index
 from .ops.index import getitem as _getitem_op
 
 _GETITEM = _getitem_op.spec
@@ -640,7 +641,7 @@ class Tensor(_core.TensorBase):
         tensor([7., 7., 7.])
         """
         _check_fits(self, value, "fill_")
-        return apply_inplace(self, api.full_like_of(self, value), "fill_")
+        return apply_inplace(self, api.full_like_of(self, value), "fill_", overwrite=True)
 
     def copy_(self, src: Any) -> "Tensor":
         """Copy ``src`` (broadcast) into this tensor in place; gradient flows to ``src``.
@@ -656,7 +657,7 @@ class Tensor(_core.TensorBase):
         tensor([2., 2.])
         """
         _check_fits(self, src, "copy_")
-        return apply_inplace(self, api.copy_from(self, src), "copy_")
+        return apply_inplace(self, api.copy_from(self, src), "copy_", overwrite=True)
 
     def clone(self) -> "Tensor":
         """A copy with its own memory; gradient flows back to this tensor.
@@ -792,12 +793,13 @@ def _late(name: str) -> Callable:
     return fn
 
 
-def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
+def apply_inplace(target: Tensor, result: Any, op_name: str, overwrite: bool = False) -> Tensor:
     """Write ``result`` into ``target``'s memory and make ``target`` its output.
 
     The version counter is bumped so that a node that saved ``target`` before
     refuses to run backward with the changed values; a node of this very op
-    that needs ``target``'s old value gets a copy of it.
+    that needs ``target``'s old value gets a copy of it. ``overwrite``: the new
+    values do not depend on the old ones (copy_, fill_).
     """
     grad_on = _core.is_grad_enabled()
     if not isinstance(result, _core.TensorBase):
@@ -813,9 +815,9 @@ def apply_inplace(target: Tensor, result: Any, op_name: str) -> Tensor:
         _keep_old_value(target, result)
         if target._base is not None and (target._requires_grad or result._requires_grad):
             return _inplace_through_view(target, result, op_name)
-        if target._requires_grad and not result._requires_grad:
+        if target._requires_grad and (overwrite or not result._requires_grad):
             # the new values do not depend on the old ones: the old history gets a zero
-            # gradient (not its old one), and the tensor stays part of the graph
+            # gradient (not its old one, nor None: PyTorch's CopyBackwards keeps it)
             result = where(np.ones(target.shape, dtype=bool), result, target)
     else:
         _keep_old_value(target, result)
@@ -846,21 +848,52 @@ def _shape_error(shape: tuple, broadcast: tuple, op_name: str) -> None:
 
 def _check_fits(target: Tensor, value: Any, op_name: str) -> None:
     """``value`` must broadcast to ``target``'s shape (copy_, fill_)."""
-    shape = np.shape(value)
-    try:
-        broadcast = np.broadcast_shapes(shape, target.shape)
-    except ValueError:
-        broadcast = shape
+    broadcast = _broadcast_shape(tuple(np.shape(value)), target.shape)
     if broadcast != target.shape:
         _shape_error(target.shape, broadcast, op_name)
 
 
+def _broadcast_shape(shape: tuple, other: tuple) -> tuple:
+    """NumPy's broadcast of two shapes, or ``shape`` if they do not broadcast
+    (np.broadcast_shapes stops at 32 dimensions, tensors go to 64)."""
+    n = max(len(shape), len(other))
+    out = []
+    for a, b in zip((1,) * (n - len(shape)) + shape, (1,) * (n - len(other)) + other):
+        if a != b and a != 1 and b != 1:
+            return shape
+        out.append(b if a == 1 else a)
+    return tuple(out)
+
+
+def _overlaps(arr: np.ndarray) -> bool:
+    """Whether two elements of ``arr`` share memory (a broadcast: a stride 0; NumPy makes
+    broadcasts read-only, and _writable never lifts that from one that overlaps)."""
+    return (not arr.flags.writeable and arr.size > 1
+            and any(s == 0 and n > 1 for n, s in zip(arr.shape, arr.strides)))
+
+
+def _overlap_error(arr: np.ndarray, op_name: str) -> None:
+    raise RuntimeError(f"{op_name}: more than one element of the written tensor refers to a "
+                       f"single memory location (an expand or broadcast view of shape "
+                       f"{arr.shape}); clone() it first")
+
+
 def _writable(target: Tensor, op_name: str) -> np.ndarray:
     arr = target._array()
-    if not arr.flags.writeable:
-        raise RuntimeError(f"{op_name}: the tensor's memory is read-only (a broadcast view or "
-                           "a diagonal); clone() it first")
-    return arr
+    if arr.flags.writeable:
+        return arr
+    if _overlaps(arr):
+        _overlap_error(arr, op_name)
+    if target._base is not None:
+        # NumPy makes every broadcast_to and diagonal read-only; this view writes each
+        # element of its memory once (an expand that broadcasts nothing), as in PyTorch.
+        # NumPy refuses when the memory itself is read-only.
+        try:
+            arr.flags.writeable = True
+            return arr
+        except ValueError:
+            pass
+    raise RuntimeError(f"{op_name}: the tensor's memory is read-only; clone() it first")
 
 
 def _keep_old_value(target: Tensor, result: Tensor) -> None:
@@ -892,14 +925,41 @@ def _inplace_through_view(view: Tensor, result: Any, op_name: str) -> Tensor:
     _writable(view, op_name)
     source, spec, params = view._view_of
     if spec is _GETITEM:
-        index = params[0]
+        api.setitem(source, params[0], result)  # writes the shared memory, bumps the version
     else:
-        # the view's elements as indices into the source: the view op applied to positions
-        positions = spec.forward(np.arange(source.numel()).reshape(source.shape), *params)
-        index = np.unravel_index(positions, source.shape)
-    api.setitem(source, index, result)   # writes the shared memory, bumps the shared version
+        _write_at(source, _source_positions(view), result)
     _core.sync_view(view)
     return view
+
+
+def write_item(target: Tensor, index: Any, value: Any) -> None:
+    """``target[index] = value`` (``index`` in NumPy's form), in place."""
+    if target._base is not None and _overlaps(target._array()):
+        # an expand written at some of its elements (PyTorch slices it, then copies):
+        # allowed if no two of them share memory, written through the expand's source
+        positions = _source_positions(target)[_index.view_key(index)]
+        if np.unique(positions).size != positions.size:
+            _overlap_error(target._array(), "index_put_")
+        _write_at(target._view_of[0], positions, value)
+        _core.sync_view(target)
+        return
+    apply_inplace(target, _index.index_put(target, value, index), "index_put_")
+
+
+def _source_positions(view: Tensor) -> np.ndarray:
+    """The flat position in the view's source of each of the view's elements: the view
+    op applied to the positions."""
+    source, spec, params = view._view_of
+    return spec.forward(np.arange(source.numel()).reshape(source.shape), *params)
+
+
+def _write_at(source: Tensor, positions: np.ndarray, value: Any) -> None:
+    """``source``'s elements at flat ``positions`` set to ``value``, in place."""
+    if source.ndim == 0:
+        # unravel_index has no 0-d form: a 0-d bool key selects the one element (or none)
+        api.setitem(source, np.array(positions.size > 0), _api_array.reshape(value, -1))
+    else:
+        api.setitem(source, np.unravel_index(positions, source.shape), value)
 
 
 # The docstring example of each generated in-place method: (input, arguments, printed

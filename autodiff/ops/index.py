@@ -51,15 +51,21 @@ def _getitem_node_name(raw, params):
     return "SliceBackward0"
 
 
+def view_key(index):
+    """``index``, with an Ellipsis added to a basic key that has none: x[0] would give a
+    NumPy scalar (a copy), x[0, ...] is a 0-d view (and, written, takes a value with
+    leading size-1 axes, which ``x[0] = v`` refuses)."""
+    if _is_basic(index) and not any(i is Ellipsis for i in _items(index)):
+        return _items(index) + (Ellipsis,)
+    return index
+
+
 @defop(vjp={"x": lambda g, x_shape, index: index_add_into_zeros(g, x_shape, index)},
        jvp=LINEAR, view=True, node_name="IndexBackward0", node_names=_getitem_node_name)
 def getitem(x, index):
     if type(index) is int:
         return x[index, ...]
-    if _is_basic(index) and not any(i is Ellipsis for i in _items(index)):
-        # x[0] would give a NumPy scalar (a copy); x[0, ...] is a 0-d view
-        return x[_items(index) + (Ellipsis,)]
-    return x[index]
+    return x[view_key(index)]
 
 
 # The adjoint of getitem: zeros of ``shape`` with ``g`` added at ``index``.
@@ -110,5 +116,5 @@ def _index_put_grad_values(g, index, values_shape):
        jvp=LINEAR, node_name="IndexPutBackward0")
 def index_put(x, values, index):
     out = np.array(x, copy=True)
-    out[index] = values
+    out[view_key(index)] = values
     return out
