@@ -20,7 +20,9 @@ arrays, SPEC "Where NumPy and PyTorch disagree"), and the PyTorch side is steere
 to NumPy's answer:
 - dtype promotion: NumPy 2 promotes a 0-d float64 array with a float32 array to
   float64, PyTorch keeps float32; the PyTorch side casts both operands to NumPy's
-  result dtype first.
+  result dtype first. The op then saves the cast copy, which a later in-place write
+  to the operand does not reach: PyTorch's version check cannot confirm autodiff's
+  "modified by an inplace operation" in such a program.
 - an int in a key that also holds index arrays is an advanced index in NumPy
   (``x[:, 0, :, [1, 2]]`` puts the indexed dimension first), while PyTorch selects
   it first (see below for how the PyTorch side gets NumPy's result).
@@ -45,6 +47,10 @@ to NumPy's answer:
   at the positions that NumPy's indexing of ``arange(x.size)`` gives.
 - int index arrays written by ``x[idx] = v`` have no repeats (which of several
   writes to one element wins is unspecified in both).
+- ``e[key] = v`` into elements of a broadcasting expand ``e`` that share no memory:
+  both write them, but PyTorch's backward may then fail ("more than one element of
+  the written-to tensor refers to a single memory location") where autodiff gives
+  the gradient: nothing to compare there.
 
 Run as a script (``python torch_programs.py FIRST_SEED COUNT [--risky]``), it checks
 COUNT seeded programs, prints every failure with its seed and program, and exits 0
@@ -277,6 +283,7 @@ class Torch:
     def __init__(self):
         self.env: dict[str, tuple] = {}
         self.aux: dict[str, Any] = {}
+        self.cast = False       # an operand was cast to NumPy's dtype (see binary)
 
     def get(self, n):
         t, flips = self.env[n]
@@ -299,6 +306,9 @@ class Torch:
         if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype != b.dtype:
             dt = torch.float64       # NumPy's promotion of float32 and float64 (any ndim)
             a, b = a.to(dt), b.to(dt)
+            # the op then saves a copy, which no later in-place write reaches: PyTorch's
+            # version check no longer sees what autodiff's sees
+            self.cast = True
         return fn(a, b)
 
     def view(self, n, op, args):
@@ -1214,6 +1224,7 @@ class InplaceCheckMismatch(Mismatch):
 
 
 INPLACE_ERROR = "modified by an inplace operation"
+EXPAND_WRITE_ERROR = "more than one element of the written-to tensor refers to a single"
 
 
 def _dtype_name(t):
@@ -1292,7 +1303,7 @@ class Checker:
             if isinstance(r, NotImplementedError) or phase == "grad2" and b.singular:
                 continue
             if isinstance(r, Exception):
-                if not isinstance(g, Exception):
+                if not isinstance(g, Exception) and EXPAND_WRITE_ERROR not in str(r):
                     self.fail(AutodiffAccepted, f"{phase}: autodiff runs, PyTorch raises {r!r}")
                 continue
             if isinstance(g, Exception):
@@ -1314,7 +1325,7 @@ class Checker:
                 step.run(T)
         plain = derivatives(T, self.b)
         r = plain[phase]
-        if isinstance(r, Exception) and INPLACE_ERROR in str(r):
+        if isinstance(r, Exception) and INPLACE_ERROR in str(r) or T.cast:
             return True
         self.fail(InplaceCheckMismatch, f"{phase}: autodiff raises '{INPLACE_ERROR}', "
                   "PyTorch runs the program")
