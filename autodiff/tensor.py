@@ -882,6 +882,10 @@ def _writable(target: Tensor, op_name: str) -> np.ndarray:
     arr = target._array()
     if arr.flags.writeable:
         return arr
+    if arr.size == 0:
+        # nothing is written (NumPy's empty results may be read-only: a broadcast, or the
+        # input itself): a stand-in takes the write, with its dtype checks
+        return np.empty(arr.shape, arr.dtype)
     if _overlaps(arr):
         _overlap_error(arr, op_name)
     if target._base is not None:

@@ -114,3 +114,21 @@ def test_setitem_into_elements_of_a_broadcasting_expand_that_share_no_memory():
         results.append(_values(y, e, *lib.autograd.grad(loss, [x, v])))
     for g, w in zip(*results):
         np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+def test_inplace_on_an_empty_tensor_whose_memory_is_read_only():
+    # nothing is written: NumPy's empty results may be read-only (log_softmax of an
+    # empty read-only input returns it), PyTorch writes any empty tensor
+    results = []
+    for lib in (ad, torch):
+        a = np.zeros((3, 0))
+        a.flags.writeable = False
+        x = ad.from_numpy(a) if lib is ad else torch.zeros(3, 0, dtype=torch.float64)
+        w = lib.tensor(np.array([2.0]), requires_grad=True)
+        y = lib.log_softmax(x, dim=0)
+        y.mul_(w)
+        y[...] = 2.0 * w
+        y.add_(1.0)
+        results.append(_values(y, *lib.autograd.grad(y.sum() + (w * w).sum(), w)))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
