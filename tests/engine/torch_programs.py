@@ -35,8 +35,9 @@ to NumPy's answer:
   with such a result (both libraries leave that unspecified).
 - PyTorch refuses an in-place op whose operand overlaps the destination's memory
   (``t[1:] += t[:-1]``); NumPy reads the operand as it was before the write: the
-  PyTorch side clones such an operand. ``index_put_`` wants equal dtypes where
-  NumPy casts: the PyTorch side casts.
+  PyTorch side clones such an operand (as after a cast, PyTorch's version check
+  then cannot confirm autodiff's "modified by an inplace operation").
+  ``index_put_`` wants equal dtypes where NumPy casts: the PyTorch side casts.
 - ``sign(nan)`` is nan in NumPy, 0 in PyTorch: the PyTorch side keeps the nan.
 - PyTorch has no derivative for some in-place ops (``atanh_``, ``acosh_``): nothing
   to compare there.
@@ -47,10 +48,12 @@ to NumPy's answer:
   at the positions that NumPy's indexing of ``arange(x.size)`` gives.
 - int index arrays written by ``x[idx] = v`` have no repeats (which of several
   writes to one element wins is unspecified in both).
-- ``e[key] = v`` into elements of a broadcasting expand ``e`` that share no memory:
-  both write them, but PyTorch's backward may then fail ("more than one element of
-  the written-to tensor refers to a single memory location") where autodiff gives
-  the gradient: nothing to compare there.
+- ``e[key] = v`` with index arrays into a broadcasting expand ``e``: PyTorch's
+  ``index_put_`` writes elements that share memory (deprecated, with a warning),
+  autodiff refuses as PyTorch's ``copy_`` does: the PyTorch side raises too. Into
+  elements that share no memory both write, but PyTorch's backward may then fail
+  ("more than one element of the written-to tensor refers to a single memory
+  location") where autodiff gives the gradient: nothing to compare there.
 
 Run as a script (``python torch_programs.py FIRST_SEED COUNT [--risky]``), it checks
 COUNT seeded programs, prints every failure with its seed and program, and exits 0
@@ -263,14 +266,6 @@ class Ad:
         return ad.tensor(a)
 
 
-def _unshared(v, t):
-    """``v``, cloned if it shares memory with ``t``: PyTorch refuses an in-place write whose
-    operand overlaps the destination, NumPy (and so autodiff) reads the operand as it
-    was before the write."""
-    if isinstance(v, torch.Tensor) and v.untyped_storage().data_ptr() == \
-            t.untyped_storage().data_ptr():
-        return v.clone()
-    return v
 
 
 class Torch:
@@ -283,7 +278,10 @@ class Torch:
     def __init__(self):
         self.env: dict[str, tuple] = {}
         self.aux: dict[str, Any] = {}
-        self.cast = False       # an operand was cast to NumPy's dtype (see binary)
+        # an operand was replaced by a copy (a cast in binary, a clone in _unshared): an
+        # op saved the copy, which no later in-place write reaches, so PyTorch's version
+        # check no longer sees what autodiff's sees
+        self.copied = False
 
     def get(self, n):
         t, flips = self.env[n]
@@ -306,10 +304,18 @@ class Torch:
         if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype != b.dtype:
             dt = torch.float64       # NumPy's promotion of float32 and float64 (any ndim)
             a, b = a.to(dt), b.to(dt)
-            # the op then saves a copy, which no later in-place write reaches: PyTorch's
-            # version check no longer sees what autodiff's sees
-            self.cast = True
+            self.copied = True
         return fn(a, b)
+
+    def _unshared(self, v, t):
+        """``v``, cloned if it shares memory with ``t``: PyTorch refuses an in-place write
+        whose operand overlaps the destination, NumPy (and so autodiff) reads the operand
+        as it was before the write."""
+        if isinstance(v, torch.Tensor) and v.untyped_storage().data_ptr() == \
+                t.untyped_storage().data_ptr():
+            self.copied = True
+            return v.clone()
+        return v
 
     def view(self, n, op, args):
         t, flips = self.env[n]
@@ -344,7 +350,7 @@ class Torch:
         if method == "sign_":
             t.copy_(_numpy_sign(t))
             return
-        args = tuple(_unshared(a, t) for a in args)
+        args = tuple(self._unshared(a, t) for a in args)
         if flips and args and isinstance(args[0], torch.Tensor):
             o = args[0]
             shift = o.ndim - t.ndim
@@ -405,14 +411,20 @@ class Torch:
             coords = list(np.unravel_index(pos, tuple(t.shape)))
             for d in flips:
                 coords[d] = t.shape[d] - 1 - coords[d]
+            offsets = sum(c * s for c, s in zip(coords, t.stride()))
+            if np.unique(offsets).size != np.size(offsets):
+                # PyTorch's index_put_ writes one location twice through an expand (with
+                # a deprecation warning); its copy_ and autodiff refuse
+                raise RuntimeError("more than one element of the written-to tensor refers "
+                                   "to a single memory location")
             if isinstance(v, torch.Tensor):
-                v = _unshared(v, t).to(t.dtype)    # (NumPy casts; index_put_ does not)
+                v = self._unshared(v, t).to(t.dtype)    # (NumPy casts; index_put_ does not)
                 while v.ndim > pos.ndim and v.shape[0] == 1:
                     v = v[0]
             t.index_put_(tuple(torch.from_numpy(c) for c in coords),
                          v if isinstance(v, torch.Tensor) else torch.tensor(v, dtype=t.dtype))
             return
-        v = _unshared(v, t)
+        v = self._unshared(v, t)
         k, sub_flips = self._basic(t, flips, comps)
         if isinstance(v, torch.Tensor) and sub_flips:
             shape = t[k].shape
@@ -1148,15 +1160,18 @@ class Builder:
         self.wrt = [n for n in live if self.meta[n].kind == "leaf"]
         # (a result held flipped on the PyTorch side is a new copy at each read there: it
         # cannot be an input of autograd.grad or retain its grad)
+        # (nor one that PyTorch returned as the same object as another, as its
+        # flatten(0, 0) may: it would stand for both tensors there)
+        def aliased(n):
+            return any(m != n and self.torch.env[m][0] is self.torch.env[n][0]
+                       for m in self.torch.env)
         # (nor one with a hook: PyTorch's captured gradient for a hooked output is hooked
         # or not depending on which other inputs are asked for)
-        plain = [n for n in ops if not self.torch.flips(n) and n not in self.hooked]
+        plain = [n for n in ops if not self.torch.flips(n) and n not in self.hooked
+                 and not aliased(n)]
         if plain and self.chance(30):
             self.wrt.append(self.choice(plain))
-        # (nor a result that PyTorch returned as the same object as another, as its
-        # flatten(0, 0) may: retain_grad would see both tensors' gradients there)
-        plain = [n for n in self.outputs if not self.torch.flips(n) and not any(
-            m != n and self.torch.env[m][0] is self.torch.env[n][0] for m in self.torch.env)]
+        plain = [n for n in self.outputs if not self.torch.flips(n) and not aliased(n)]
         self.retain = self.choice(plain) if plain and self.chance(30) else None
         self.odd_cotangents = tuple(self.choice(LAYOUTS) for _ in range(self.int(0, 2)))
         self.seed += 1
@@ -1325,7 +1340,7 @@ class Checker:
                 step.run(T)
         plain = derivatives(T, self.b)
         r = plain[phase]
-        if isinstance(r, Exception) and INPLACE_ERROR in str(r) or T.cast:
+        if isinstance(r, Exception) and INPLACE_ERROR in str(r) or T.copied:
             return True
         self.fail(InplaceCheckMismatch, f"{phase}: autodiff raises '{INPLACE_ERROR}', "
                   "PyTorch runs the program")
