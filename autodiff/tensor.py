@@ -17,8 +17,10 @@ from .ops import ARRAY_FUNCTIONS, UFUNCS, binary, elementwise, linalg
 from .ops.binary import where
 from .ops import index as _index
 from .ops.index import getitem as _getitem_op
+from .ops.shape import alias
 
 _GETITEM = _getitem_op.spec
+_ALIAS = alias.spec
 _AUTOGRAD = None
 
 
@@ -807,20 +809,27 @@ def apply_inplace(target: Tensor, result: Any, op_name: str, overwrite: bool = F
     if result.shape != target.shape:
         _shape_error(target.shape, result.shape, op_name)
     _core.sync_view(target)
-    if grad_on:
-        if target._grad_fn is None and target._requires_grad:
-            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
-                               f"operation ({op_name}); wrap it in `with ad.no_grad():` or use "
-                               "an out-of-place op")
-        _keep_old_value(target, result)
-        if target._base is not None and (target._requires_grad or result._requires_grad):
-            return _inplace_through_view(target, result, op_name)
-        if target._requires_grad and (overwrite or not result._requires_grad):
-            # the new values do not depend on the old ones: the old history gets a zero
-            # gradient (not its old one, nor None: PyTorch's CopyBackwards keeps it)
-            result = where(np.ones(target.shape, dtype=bool), result, target)
-    else:
-        _keep_old_value(target, result)
+    if grad_on and target._grad_fn is None and target._requires_grad:
+        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
+                           f"operation ({op_name}); wrap it in `with ad.no_grad():` or use "
+                           "an out-of-place op")
+    _keep_old_value(target, result)
+    # a history (reverse mode) or a tangent (forward mode, whatever the grad mode)
+    target_grad = grad_on and target._requires_grad
+    result_grad = grad_on and result._requires_grad
+    target_dual = target._fw_tangent is not None
+    result_dual = result._fw_tangent is not None
+    if target._base is not None and (target_grad or result_grad or (
+            (target_dual or result_dual) and target._view_of[1] is not _ALIAS)):
+        # (make_dual's tensor is a view of its primal, not a forward-mode view: as in
+        # PyTorch, the primal does not take the tangent of a write)
+        return _inplace_through_view(target, result, op_name)
+    if ((overwrite and (target_grad or target_dual)) or (target_grad and not result_grad)
+            or (target_dual and not result_dual)):
+        # the new values do not depend on the old ones: the old history gets a zero
+        # gradient (not its old one, nor None: PyTorch's CopyBackwards keeps it), the
+        # tangent becomes zero (not the old one)
+        result = where(np.ones(target.shape, dtype=bool), result, target)
     arr = _writable(target, op_name)
     try:
         np.copyto(arr, result._data, casting="same_kind")
@@ -835,8 +844,10 @@ def apply_inplace(target: Tensor, result: Any, op_name: str, overwrite: bool = F
         target._output_nr = result._output_nr
         target._requires_grad = True
         counter.grad_writes += 1     # views made before now derive their history again
-    if result._fw_tangent is not None:
-        target._fw_tangent = result._fw_tangent
+    tangent = result._fw_tangent
+    if tangent is not None:
+        target._fw_tangent = tangent
+        counter.grad_writes += 1     # ... and their tangent
     return target
 
 

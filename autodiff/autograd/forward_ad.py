@@ -157,6 +157,7 @@ def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
     """
     if not isinstance(tensor, _core.TensorBase):
         return UnpackedDualTensor(tensor, None)
+    _core.sync_view(tensor)     # a view made before an in-place write takes its tangent
     tangent = tensor._fw_tangent if _core.thread_state().fw_level != 0 else None
     if tangent is not None and not isinstance(tangent, _core.TensorBase):
         tangent = _core.make_tensor(tangent)

@@ -132,3 +132,55 @@ def test_inplace_on_an_empty_tensor_whose_memory_is_read_only():
         results.append(_values(y, *lib.autograd.grad(y.sum() + (w * w).sum(), w)))
     for got, want in zip(*results):
         np.testing.assert_array_equal(got, want)
+
+
+FORWARD_PROGRAMS = {
+    "view.mul_": lambda y, x: y[:2].mul_(x[:2]),
+    "base.mul_": lambda y, x: y.mul_(x),
+    "0-d view.mul_": lambda y, x: y[1][None].mul_(x[0]),
+    "expand.add_": lambda y, x: y.expand(1, 3).add_(x),
+    "zero_": lambda y, x: y.zero_(),
+    "view.fill_": lambda y, x: y[1:].fill_(2.0),
+    "copy_": lambda y, x: y.copy_(x * x),
+    "setitem": lambda y, x: y.__setitem__(slice(0, 2), x[1:] * 2.0),
+}
+
+
+def _forward_program(lib, fw, write, no_grad):
+    with fw.dual_level():
+        x = fw.make_dual(lib.tensor(np.array([2.0, 5.0, -1.0])),
+                         lib.tensor(np.array([1.0, -2.0, 0.5])))
+        y = x * 3.0
+        before = y[1:]              # made before the write: takes the new tangent
+        if no_grad:
+            with lib.no_grad():
+                write(y, x)
+        else:
+            write(y, x)
+        return _values(*(fw.unpack_dual(t).tangent for t in (y, before)))
+
+
+@pytest.mark.parametrize("no_grad", [False, True], ids=["grad", "no_grad"])
+@pytest.mark.parametrize("program", sorted(FORWARD_PROGRAMS))
+def test_inplace_writes_carry_forward_mode_tangents(program, no_grad):
+    # the tangent of the tensor, of the view written and of views made before follows
+    # the write, as the values do (whatever the grad mode: forward AD ignores it)
+    got = _forward_program(ad, ad.autograd.forward_ad, FORWARD_PROGRAMS[program], no_grad)
+    want = _forward_program(torch, torch.autograd.forward_ad, FORWARD_PROGRAMS[program], no_grad)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+def test_a_write_into_make_duals_tensor_leaves_the_primal_without_tangent():
+    # make_dual's result views its primal's memory but is not a forward-mode view of it
+    results = []
+    for lib, fw in ((ad, ad.autograd.forward_ad), (torch, torch.autograd.forward_ad)):
+        with fw.dual_level():
+            p = lib.tensor(np.array([2.0, 5.0]))
+            x = fw.make_dual(p, lib.tensor(np.array([1.0, -1.0])))
+            x.mul_(3.0)
+            x[:1].mul_(x[1])
+            assert fw.unpack_dual(p).tangent is None and fw.unpack_dual(p * 2).tangent is None
+            results.append(_values(p, fw.unpack_dual(x).tangent))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
