@@ -183,7 +183,7 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
     tensor([2., 2., 2.])
     """
     x = input if dtype is None else astype(input, dtype)
-    return reduce.sum(x, _axis(dim, axis), _keep(keepdim, keepdims))
+    return reduce.sum(x, _reduce_axes("sum", x, dim, axis), _keep(keepdim, keepdims))
 
 
 def mean(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -195,7 +195,7 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None
     tensor(2.)
     """
     x = input if dtype is None else astype(input, dtype)
-    return reduce.mean(x, _axis(dim, axis), _keep(keepdim, keepdims))
+    return reduce.mean(x, _reduce_axes("mean", x, dim, axis), _keep(keepdim, keepdims))
 
 
 # -- casts and copies (reshape, transpose, squeeze ... are _api_array's) -------
@@ -675,6 +675,23 @@ def _one_axis(op: str, dim: Any, ndim: int) -> int:
     return d
 
 
+def _reduce_axes(op: str, input: Any, dim: Any, axis: Any) -> Any:
+    """The axes a reduction runs over (None: all).
+
+    PyTorch gives a 0-d tensor one element along dim 0 (or -1): reducing over it is
+    reducing over no axis at all, ``()``, which every reduction, rule and mode takes.
+    """
+    a = _axis(dim, axis)
+    if a is None or _ndim(input) != 0:
+        return a
+    dims = a if isinstance(a, tuple) else (a,)
+    for d in dims:
+        _one_axis(op, d, 0)
+    if len(dims) > 1:       # 0 and -1 are the same dim
+        raise ValueError(f"{op}: duplicate value in 'axis'")
+    return ()
+
+
 def prod(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
          keepdims: bool | None = None, dtype: Any = None) -> Any:
     """Product over ``dim`` (all axes by default); exact gradients with zeros in the input.
@@ -684,7 +701,7 @@ def prod(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None
     tensor([ 2., 12.])
     """
     x = input if dtype is None else astype(input, dtype)
-    return reduce.prod(x, _axis(dim, axis), _keep(keepdim, keepdims))
+    return reduce.prod(x, _reduce_axes("prod", x, dim, axis), _keep(keepdim, keepdims))
 
 
 def amax(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -695,7 +712,7 @@ def amax(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None
     >>> ad.amax(ad.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=0)
     tensor([3., 5.])
     """
-    return reduce.amax(input, _axis(dim, axis), _keep(keepdim, keepdims))
+    return reduce.amax(input, _reduce_axes("amax", input, dim, axis), _keep(keepdim, keepdims))
 
 
 def amin(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -706,7 +723,7 @@ def amin(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None
     >>> ad.amin(ad.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=0)
     tensor([1., 2.])
     """
-    return reduce.amin(input, _axis(dim, axis), _keep(keepdim, keepdims))
+    return reduce.amin(input, _reduce_axes("amin", input, dim, axis), _keep(keepdim, keepdims))
 
 
 class _ValuesIndices(tuple):
@@ -765,9 +782,11 @@ def _max_min(name: str, input: Any, dim: Any, keepdim: bool, axis: Any, keepdims
         # no dim: the single extreme value; ties share the gradient evenly (as PyTorch)
         return (reduce.amax if name == "max" else reduce.amin)(input, None, False)
     d = _one_axis(name, d, _ndim(input))
-    op = reduce.max_dim if name == "max" else reduce.min_dim
-    values, indices = op(input, d, keep)
-    return (MaxResult if name == "max" else MinResult)(values, indices)
+    if name == "max":
+        indices = nondiff.argmax(input, d, keep)
+        return MaxResult(reduce.max_dim(input, indices, d, keep), indices)
+    indices = nondiff.argmin(input, d, keep)
+    return MinResult(reduce.min_dim(input, indices, d, keep), indices)
 
 
 def max(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -861,7 +880,7 @@ def var(input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False
     0.6666666666666666
     """
     dim, c = _correction("var", dim, unbiased, correction, ddof)
-    return reduce.var(input, _axis(dim, axis), _keep(keepdim, keepdims), c)
+    return reduce.var(input, _reduce_axes("var", input, dim, axis), _keep(keepdim, keepdims), c)
 
 
 def std(input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
@@ -874,7 +893,7 @@ def std(input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False
     tensor(1.)
     """
     dim, c = _correction("std", dim, unbiased, correction, ddof)
-    return reduce.std(input, _axis(dim, axis), _keep(keepdim, keepdims), c)
+    return reduce.std(input, _reduce_axes("std", input, dim, axis), _keep(keepdim, keepdims), c)
 
 
 def _norm_order(p: Any) -> float:
@@ -899,7 +918,8 @@ def norm(input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, dty
     tensor(7.)
     """
     x = input if dtype is None else astype(input, dtype)
-    return reduce.norm(x, _axis(dim, axis), _keep(keepdim, keepdims), _norm_order(p))
+    return reduce.norm(x, _reduce_axes("norm", x, dim, axis), _keep(keepdim, keepdims),
+                       _norm_order(p))
 
 
 def logsumexp(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -912,7 +932,8 @@ def logsumexp(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any =
     >>> bool(ad.isfinite(ad.logsumexp(ad.tensor([1000.0, 1000.0]), dim=0)))
     True
     """
-    return reduce.logsumexp(input, _axis(dim, axis), _keep(keepdim, keepdims))
+    return reduce.logsumexp(input, _reduce_axes("logsumexp", input, dim, axis),
+                            _keep(keepdim, keepdims))
 
 
 def _cumulative(op: Any, name: str, input: Any, dim: Any, axis: Any, dtype: Any) -> Any:

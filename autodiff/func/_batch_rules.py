@@ -215,6 +215,8 @@ def _cumsum(tans, vals, params, out):
     (axis,) = params
     if axis is None:
         return NotImplemented
+    if np.ndim(vals[0]) == 0:
+        return tans[0]      # a 0-d tensor's cumulative sum is itself
     return _op("cumsum", tans[0], _neg_axis(axis, np.ndim(vals[0])))
 
 

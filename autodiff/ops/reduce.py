@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import LINEAR, defop
-from ._util import expand_reduced, normalize_axes, reduced_count
+from ._util import expand_reduced, neg_axis, normalize_axes, reduced_count
 
 
 def _over_dims(name):
@@ -42,23 +42,35 @@ def keep_axes(r, ndim: int, axis, keepdims: bool):
 
 
 def _partial_reduction(partial, **kw):
-    """Declare a reduction whose derivative is ``partial(x, out_kept, *params)`` (x-shaped)."""
+    """Declare a reduction whose derivative is ``partial(x, out_kept, axis, *params)`` (x-shaped).
+
+    A partial without an ``out`` parameter (``partial(x, axis, *params)``) keeps the node
+    from saving the result, so an in-place op on it does not break backward (PyTorch
+    saves the same).
+    """
+    import inspect
+    uses_out = "out" in inspect.signature(partial).parameters
+
+    def p_of(x, out, axis, keepdims, params):
+        if not uses_out:
+            return partial(x, axis, *params)
+        return partial(x, keep_axes(out, np.ndim(x), axis, keepdims), axis, *params)
+
     def vjp(g, x, out, axis, keepdims, *params):
-        p = partial(x, keep_axes(out, np.ndim(x), axis, keepdims), axis, *params)
-        return expand_reduced(g, np.shape(x), axis, keepdims) * p
+        return expand_reduced(g, np.shape(x), axis, keepdims) * p_of(x, out, axis, keepdims, params)
 
     def jvp(t_x, x, out, axis, keepdims, *params):
-        p = partial(x, keep_axes(out, np.ndim(x), axis, keepdims), axis, *params)
-        return np.sum(p * t_x, axis=axis, keepdims=keepdims)
+        return np.sum(p_of(x, out, axis, keepdims, params) * t_x, axis=axis, keepdims=keepdims)
 
     def decorate(fn):
-        import inspect
         extra = list(inspect.signature(fn).parameters)[3:]
         # rules name the op's extra parameters, so the registry hands them over
-        args = ", ".join(["x", "out", "axis", "keepdims"] + extra)
+        out = ["out"] if uses_out else []
+        args = ", ".join(["x"] + out + ["axis", "keepdims"] + extra)
+        call = ", ".join(["x", "out" if uses_out else "None", "axis", "keepdims"] + extra)
         ns = {"_v": vjp, "_j": jvp}
-        exec(f"def v(g, {args}): return _v(g, {args})\n"
-             f"def j(t_x, {args}): return _j(t_x, {args})\n", ns)
+        exec(f"def v(g, {args}): return _v(g, {call})\n"
+             f"def j(t_x, {args}): return _j(t_x, {call})\n", ns)
         return defop(vjp={"x": ns["v"]}, jvp=ns["j"], batch_ok=True, **kw)(fn)
     return decorate
 
@@ -116,67 +128,69 @@ def amin(x, axis=None, keepdims=False):
 
 
 # -- max/min along one axis with indices: the gradient goes to the selected index only --
-def _selected(x, axis, arg):
-    """One-hot (as bool) of the index ``arg`` picks along ``axis``."""
-    ax = normalize_axes(axis, np.ndim(x))[0]
-    idx = arg(x, axis=ax, keepdims=True)
-    n = np.shape(x)[ax]
-    positions = np.arange(n).reshape((n,) + (1,) * (-ax - 1))
-    return positions == idx
-
-
-def _max_dim_forward(x, axis, keepdims, arg):
-    idx = arg(x, axis=axis, keepdims=True)
-    values = np.take_along_axis(x, idx, axis=axis)
+# The indices (argmax/argmin, computed by the caller) are an input without a gradient:
+# the node saves them and the input's shape, not the input, as PyTorch's MaxBackward0.
+# A 0-d tensor has one element along its dim 0 (PyTorch's rule): it is its own value.
+def _picked(indices, x_shape, axis, keepdims):
+    """x-shaped (by broadcasting) bool: True where ``indices`` picks along ``axis``."""
+    if not x_shape:
+        return indices == 0
+    ax = neg_axis(axis, len(x_shape))
     if not keepdims:
-        values = np.squeeze(values, axis=axis)
-        idx = np.squeeze(idx, axis=axis)
-    return values, idx
+        indices = np.expand_dims(indices, ax)
+    n = x_shape[ax]
+    return np.arange(n).reshape((n,) + (1,) * (-ax - 1)) == indices
 
 
-def _max_dim_rules(arg):
-    def vjp(g, x, x_shape, axis, keepdims):
-        gv = g[0]
-        if gv is None:
-            return None
-        return np.where(_selected(x, axis, arg), expand_reduced(gv, x_shape, axis, keepdims), 0.0)
-
-    def jvp(t_x, x, axis, keepdims):
-        tv = np.sum(np.where(_selected(x, axis, arg), t_x, 0.0), axis=axis, keepdims=keepdims)
-        return tv, None
-    return vjp, jvp
+def _reduced_axes(x_shape, axis):
+    return neg_axis(axis, len(x_shape)) if x_shape else ()
 
 
-_vjp_max, _jvp_max = _max_dim_rules(np.argmax)
-_vjp_min, _jvp_min = _max_dim_rules(np.argmin)
+def _value_at_grad(g, indices, x_shape, axis, keepdims):
+    return np.where(_picked(indices, x_shape, axis, keepdims),
+                    expand_reduced(g, x_shape, _reduced_axes(x_shape, axis), keepdims), 0.0)
 
 
-@defop(vjp={"x": _vjp_max}, jvp=_jvp_max, outputs=2, diff_outputs=(True, False),
-       batch_ok=True, node_name="MaxBackward0")
-def max_dim(x, axis, keepdims=False):
-    return _max_dim_forward(x, axis, keepdims, np.argmax)
+def _value_at_jvp(t_x, indices, x_shape, axis, keepdims):
+    return np.sum(np.where(_picked(indices, x_shape, axis, keepdims), t_x, 0.0),
+                  axis=_reduced_axes(x_shape, axis), keepdims=keepdims)
 
 
-@defop(vjp={"x": _vjp_min}, jvp=_jvp_min, outputs=2, diff_outputs=(True, False),
-       batch_ok=True, node_name="MinBackward0")
-def min_dim(x, axis, keepdims=False):
-    return _max_dim_forward(x, axis, keepdims, np.argmin)
+def _value_at(name, node_name):
+    def forward(x, indices, axis, keepdims=False):
+        if np.ndim(x) == 0:
+            return np.positive(x)
+        kept = indices if keepdims else np.expand_dims(indices, axis)
+        values = np.take_along_axis(x, kept, axis=axis)
+        return values if keepdims else np.squeeze(values, axis=axis)
+    forward.__name__ = name
+    forward.__doc__ = ("The values of ``x`` at ``indices`` (kept dims or not, as ``keepdims``) "
+                       "along ``axis``.")
+    return defop(vjp={"x": _value_at_grad}, jvp=_value_at_jvp, nondiff_inputs=("indices",),
+                 batch_ok=True, node_name=node_name)(forward)
+
+
+max_dim = _value_at("max_dim", "MaxBackward0")
+min_dim = _value_at("min_dim", "MinBackward0")
 
 
 # -- var, std -----------------------------------------------------------------------
-# Degrees of freedom max(0, n - correction), as NumPy and PyTorch: at 0 the forward is
-# inf or NaN (NumPy warns) and so is the gradient, as in PyTorch, never an exception.
-def _dof(x, axis, correction):
-    return max(reduced_count(np.shape(x), axis) - correction, 0)
-
-
-def _var_partial(x, out, axis, correction):
-    dof = _dof(x, axis, correction)
+# The forward's degrees of freedom are max(0, n - correction), as NumPy's and PyTorch's
+# (inf or NaN at 0, with NumPy's warning). The gradients are PyTorch's, never an
+# exception: 2 / (n - correction) * (x - mean), where over given dims a negative
+# n - correction stays as it is (a finite gradient) and 0 gives inf * (x - mean); over
+# all elements (no dim, or a 0-d input) n - correction <= 0 gives the constant inf,
+# NaN where x is its mean (so no second derivative flows from it).
+def _var_partial(x, axis, correction):
+    dof = reduced_count(np.shape(x), axis) - correction
     centered = x - np.mean(x, axis=axis, keepdims=True)
-    if dof == 0:
-        with np.errstate(invalid="ignore"):
-            return centered * np.inf        # NaN where x is its mean (0 * inf)
-    return centered * (2.0 / dof)
+    over_all = axis is None or np.ndim(x) == 0
+    if dof > 0 or (dof < 0 and not over_all):
+        return centered * (2.0 / dof)
+    if over_all:
+        return np.where(centered == 0, np.nan, np.inf)
+    with np.errstate(invalid="ignore"):     # 0 * inf is the NaN PyTorch gives
+        return centered * np.inf
 
 
 @_partial_reduction(_var_partial)
@@ -185,13 +199,10 @@ def var(x, axis=None, keepdims=False, correction=1):
 
 
 def _std_partial(x, out, axis, correction):
-    dof = _dof(x, axis, correction)
-    centered = x - np.mean(x, axis=axis, keepdims=True)
-    if dof == 0:
-        return centered * np.nan            # std is inf or NaN: PyTorch's gradient is NaN
-    # where std = 0 every x - mean is 0 too: a safe denominator gives 0, as PyTorch does
+    # d std = d var / (2 std), and 0 where std = 0 (every x - mean is 0 there), as PyTorch
     safe = np.where(out == 0, 1.0, out)
-    return centered / (safe * dof)
+    with np.errstate(invalid="ignore"):
+        return _var_partial(x, axis, correction) * np.where(out == 0, 0.0, 0.5 / safe)
 
 
 @_partial_reduction(_std_partial)
@@ -272,9 +283,18 @@ def _reverse_cumsum(a, axis):
     return _flip(np.cumsum(_flip(a, axis), axis=axis), axis)
 
 
-@defop(vjp={"x": lambda g, x_shape, axis: _reverse_cumsum(g, _neg_axis(axis, len(x_shape)))},
-       jvp=LINEAR, batch_ok=True)
+# A 0-d tensor has one element along its dim 0 (PyTorch's rule): its cumulative sum and
+# product are itself, 0-d, and the gradient passes through.
+def _cumsum_grad(g, x_shape, axis):
+    if not x_shape:
+        return g
+    return _reverse_cumsum(g, _neg_axis(axis, len(x_shape)))
+
+
+@defop(vjp={"x": _cumsum_grad}, jvp=LINEAR, batch_ok=True)
 def cumsum(x, axis):
+    if np.ndim(x) == 0:
+        return np.positive(x)
     return np.cumsum(x, axis=axis)
 
 
@@ -288,12 +308,20 @@ def _cumprod_masks(x, axis):
     return before, first, middle
 
 
+def _single(x, axis):
+    """One element along ``axis`` (a 0-d x counts as one along dim 0): cumprod is x itself,
+    and its gradient g, as PyTorch's (which then does not read x or the output)."""
+    return np.ndim(x) == 0 or np.shape(x)[axis] == 1
+
+
 # out_j = prod_{k<=j} x_k. The partial of out_j by x_i (i <= j) is out_j / x_i before the
 # first zero z of the row; at z it is out1_j, the cumulative product with x_z replaced by
 # one; after z it is x_z * out1_j / x_i (zero, but kept as a product with x_z so second
 # derivatives are right). Written without dividing by zero. First derivatives are exact
 # with any zeros; second derivatives with up to one zero per row.
 def _cumprod_grad(g, x, out, axis):
+    if _single(x, axis):
+        return g
     a = _neg_axis(axis, np.ndim(x))
     if isinstance(x, np.ndarray) and not (x == 0).any():
         return _reverse_cumsum(g * out, a) / x
@@ -308,6 +336,8 @@ def _cumprod_grad(g, x, out, axis):
 
 
 def _cumprod_jvp(t_x, x, out, axis):
+    if _single(x, axis):
+        return t_x
     a = _neg_axis(axis, np.ndim(x))
     if isinstance(x, np.ndarray) and not (x == 0).any():
         return out * np.cumsum(t_x / x, axis=a)
@@ -321,4 +351,6 @@ def _cumprod_jvp(t_x, x, out, axis):
 
 @defop(vjp={"x": _cumprod_grad}, jvp=_cumprod_jvp, batch_ok=True)
 def cumprod(x, axis):
+    if np.ndim(x) == 0:
+        return np.positive(x)
     return np.cumprod(x, axis=axis)
