@@ -584,7 +584,7 @@ def reciprocal(input: Any) -> Any:
     >>> ad.reciprocal(ad.tensor([2.0]))
     tensor([0.5])
     """
-    return binary.div(1.0, input)
+    return elementwise.reciprocal(input)
 
 
 # -- predicates and logical ops: boolean tensors, no gradient -----------------------------

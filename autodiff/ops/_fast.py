@@ -2,8 +2,8 @@
 
 ``sin``/``cos``, ``tanh`` (on CPUs with AVX-512 only) and the fused VJPs
 ``sin_backward`` (g * cos x), ``cos_backward`` (-g * sin x), ``tanh_backward``
-(g * (1 - y**2), from tanh's output y) and ``relu_backward`` (0 where x <= 0, else
-g) use ``autodiff._kernels`` (vectorised, multi-threaded; sin/cos <= 2 ulp from
+(g * (1 - y**2), from tanh's output y) and ``relu_backward`` (0 where relu's output is
+<= 0, else g) use ``autodiff._kernels`` (vectorised, multi-threaded; sin/cos <= 2 ulp from
 libm, tanh <= 1.5 ulp) for large contiguous float64 ndarrays.
 ``all_finite``, the cross-entropy row helpers and the row max/sum steps of softmax
 and log-softmax (``rows_*``) are C loops that replace several NumPy calls on the
@@ -92,11 +92,12 @@ def tanh_backward(g, out):
     return g * (1 - out * out)
 
 
-def relu_backward(g, x):
-    """0 where x <= 0, else g: relu's VJP (PyTorch's threshold_backward; a nan x passes g)."""
-    if _usable_pair(g, x):
-        return _k.relu_backward(g, x)
-    return np.where(x <= 0, 0.0, g)
+def relu_backward(g, out):
+    """0 where out <= 0, else g: relu's VJP from its output (PyTorch's threshold_backward;
+    out <= 0 exactly where x <= 0, and a nan passes g)."""
+    if _usable_pair(g, out):
+        return _k.relu_backward(g, out)
+    return np.where(out <= 0, 0.0, g)
 
 
 # The same two VJPs written into g: the engine calls these (OpSpec.vjp_into) with a
@@ -111,8 +112,8 @@ def tanh_backward_into(g, out):
     return tanh_backward(g, out)
 
 
-def relu_backward_into(g, x):
-    """relu_backward(g, x), into g where the kernel takes it."""
-    if _usable_into(g, x):
-        return _k.relu_backward_into(g, x)
-    return relu_backward(g, x)
+def relu_backward_into(g, out):
+    """relu_backward(g, out), into g where the kernel takes it."""
+    if _usable_into(g, out):
+        return _k.relu_backward_into(g, out)
+    return relu_backward(g, out)

@@ -27,7 +27,9 @@ def mul(x, y):
     return x * y
 
 
-@defop(vjp={"x": lambda g, y: g / y, "y": lambda g, out, y: -g * out / y},
+# d(x/y)/dy = -(x/y)/y from the inputs, not the output: as PyTorch, the node saves x and
+# y only, so an in-place op on the quotient does not break backward
+@defop(vjp={"x": lambda g, y: g / y, "y": lambda g, x, y: -g * (x / y) / y},
        jvp=ELEMENTWISE, batch_ok=True, forward_direct=operator.truediv)
 def div(x, y):
     return x / y
@@ -74,10 +76,11 @@ def where(condition, x, y):
 
 
 # -- piecewise: maximum, minimum, clip --------------------------------------------
-# At ties the gradient is split evenly between the two inputs, as PyTorch does.
+# At ties the gradient is split evenly between the two inputs, as PyTorch does; where
+# either is NaN (so is the result) both get all of it, as in PyTorch.
 def _max_share(g, a, b):
-    """g where a wins, g/2 where a and b tie, 0 where b wins."""
-    return np.where(a == b, g * 0.5, np.where(a > b, g, 0.0))
+    """g where a wins or a NaN is involved, g/2 where a and b tie, 0 where b wins."""
+    return np.where(a == b, g * 0.5, np.where(a < b, 0.0, g))
 
 
 @defop(vjp={"x": lambda g, x, y: _max_share(g, x, y), "y": lambda g, x, y: _max_share(g, y, x)},

@@ -56,7 +56,8 @@ def sigmoid(x):
     return _sigmoid_forward(x)
 
 
-# relu'(0) = 0, as in PyTorch
+# relu'(0) = 0, as in PyTorch; the rule reads the output (out <= 0 where x <= 0), which
+# is what PyTorch saves
 @defop(vjp={"x": _fast.relu_backward}, jvp=ELEMENTWISE, batch_ok=True,
        vjp_into=_fast.relu_backward_into)
 def relu(x):
@@ -107,6 +108,12 @@ def rsqrt(x):
 @defop(vjp={"x": lambda g, x: g * (x * 2)}, jvp=ELEMENTWISE, batch_ok=True)
 def square(x):
     return np.square(x)
+
+
+# d(1/x)/dx = -out**2, from the output as PyTorch (an in-place op on x keeps backward valid)
+@defop(vjp={"x": lambda g, out: -g * (out * out)}, jvp=ELEMENTWISE, batch_ok=True)
+def reciprocal(x):
+    return 1 / x
 
 
 # abs'(0) = 0 (sign(0) = 0), as in PyTorch
@@ -179,11 +186,20 @@ def _softplus_forward(x, beta, threshold):
     return out
 
 
-def _softplus_grad(g, x, out, beta, threshold):
-    # softplus' = sigmoid(beta x) = 1 - exp(-beta out) = -expm1(-beta out), accurate in both tails
-    if type(out) is np.float64 and type(x) is np.float64:
-        return g * (1.0 if float(x) * beta > threshold else -math.expm1(float(out) * -beta))
-    d = -np.expm1(out * -beta)
+def _softplus_grad(g, x, beta, threshold):
+    # softplus' = sigmoid(beta x), from x alone: PyTorch saves x, not the output, so an
+    # in-place op on the output does not break backward
+    if type(x) is np.float64:
+        z = float(x) * beta
+        e = math.exp(-abs(z))
+        return g * (1.0 if z > threshold else (1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)))
+    if _is_tensor(x):
+        # recorded as exp(-softplus(-beta x)): its derivative sigmoid(z) sigmoid(-z) stays
+        # accurate in both tails (sigmoid's own out * (1 - out) cancels for large z)
+        d = np.exp(-softplus(x * -beta, 1.0, np.inf))
+    else:
+        with np.errstate(over="ignore"):
+            d = 1 / (1 + np.exp(x * -beta))    # exp's overflow to inf gives 0, as it should
     if threshold != np.inf:
         d = np.where(x * beta > threshold, 1.0, d)
     return g * d

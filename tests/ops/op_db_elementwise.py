@@ -41,7 +41,8 @@ for name, domain in [("abs", "nonzero"), ("expm1", "real"), ("log1p", "positive"
                      ("arcsin", "unit"), ("arccos", "unit"), ("arctan", "real"),
                      ("sinh", "real"), ("cosh", "real"), ("arcsinh", "real"),
                      ("arccosh", "above_one"), ("arctanh", "unit"), ("erf", "real"),
-                     ("softplus", "real"), ("gelu", "real"), ("leaky_relu", "nonzero")]:
+                     ("softplus", "real"), ("gelu", "real"), ("leaky_relu", "nonzero"),
+                     ("reciprocal", "nonzero")]:
     f = getattr(ad, name)
     add(name, f, (), domain=domain, id=f"{name}-scalar")
     add(name, f, (2, 3), domain=domain, id=f"{name}-matrix")

@@ -50,6 +50,22 @@ def test_maximum_minimum_split_ties_evenly():
     assert y.grad.tolist() == [0.5, 1.0, 0.0]
 
 
+def test_maximum_minimum_with_nan_pass_the_gradient_to_both_as_torch():
+    # the result is NaN there; PyTorch zeroes an input's gradient only where the other
+    # input strictly wins, so with a NaN each input gets all of it
+    torch = pytest.importorskip("torch")
+    nan = np.nan
+    a, b = [1.0, nan, nan, 2.0, 1.0], [nan, 1.0, nan, 2.0, 3.0]
+    for name in ("maximum", "minimum"):
+        x, y = ad.tensor(a, requires_grad=True), ad.tensor(b, requires_grad=True)
+        getattr(ad, name)(x, y).backward(ad.tensor([1.0, 2.0, 3.0, 4.0, 5.0]))
+        tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        getattr(torch, name)(tx, ty).backward(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0],
+                                                           dtype=torch.float64))
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+        np.testing.assert_array_equal(y.grad.numpy(), ty.grad.numpy())
+
+
 def test_amax_and_max_without_dim_split_ties_evenly():
     x = [[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]
     # two maxima per row: each gets 1/2
