@@ -266,12 +266,19 @@ def expand(input: Any, *sizes: Any) -> Any:
     lead = len(sizes) - len(shp)
     new = []
     for i, s in enumerate(sizes):
-        if s == -1:
-            if i < lead:
-                raise RuntimeError(f"expand: -1 is not allowed for the new leading "
-                                   f"dimension {i} (sizes {sizes})")
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"expand: the expanded size {s} is not allowed for the new "
+                                   f"leading dimension {i} (sizes {list(sizes)})")
+        elif s == -1:
             s = shp[i - lead]
+        elif s != shp[i - lead] and shp[i - lead] != 1:
+            raise RuntimeError(f"expand: the expanded size {s} must match the existing size "
+                               f"{shp[i - lead]} at non-singleton dimension {i} (sizes "
+                               f"{list(sizes)}, tensor shape {list(shp)})")
         new.append(s)
+    if min(new, default=0) < 0:
+        raise RuntimeError(f"expand: sizes must be non-negative or -1, got {list(sizes)}")
     return _shape.broadcast_to(x, tuple(new))
 
 

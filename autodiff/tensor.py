@@ -724,9 +724,7 @@ class Tensor(_core.TensorBase):
         tensor([[1., 1., 1.],
                 [2., 2., 2.]])
         """
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _api_array.broadcast_to(self, shape)
+        return _api_array.expand(self, *shape)
 
     def view(self, *shape: Any) -> "Tensor":
         """Reshape (alias of ``reshape``); ``-1`` infers one dimension.

@@ -1,6 +1,8 @@
 """Shape ops: all linear, so each JVP is the op applied to the tangent."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _core
@@ -139,17 +141,20 @@ def roll(x, shifts, axes):
 
 
 def _tile_grad(g, x_shape, reps):
-    # Split every output axis into (repetition, original) and sum the repetitions.
+    # Sum the repetitions of each repeated axis, one axis at a time, in a 4-d view
+    # (before, repetition, original, after): splitting every axis at once would need
+    # twice the dims, past NumPy's 64 for a large rank.
     n = max(len(x_shape), len(reps))
     xs = (1,) * (n - len(x_shape)) + tuple(x_shape)
     rs = (1,) * (n - len(reps)) + tuple(reps)
-    lead = tuple(g.shape[: len(g.shape) - n])
-    split = lead
-    for r, s in zip(rs, xs):
-        split += (r, s)
-    g = np.reshape(g, split)
-    g = np.sum(g, axis=tuple(len(lead) + 2 * k for k in range(n)))
-    return np.reshape(g, lead + tuple(x_shape))
+    lead = len(g.shape) - n
+    for k in range(n):
+        if rs[k] != 1:
+            shp = tuple(g.shape)
+            before, after = shp[:lead + k], shp[lead + k + 1:]
+            g = np.reshape(g, (math.prod(before), rs[k], xs[k], math.prod(after)))
+            g = np.reshape(np.sum(g, axis=1), before + (xs[k],) + after)
+    return np.reshape(g, tuple(g.shape[:lead]) + tuple(x_shape))
 
 
 @defop(vjp={"x": _tile_grad}, jvp=LINEAR, batch_ok=True, node_name="RepeatBackward0")
