@@ -213,6 +213,8 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     s, e = _axis(start_dim, len(shp), "flatten"), _axis(end_dim, len(shp), "flatten")
     if s > e:
         raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    if s == e:
+        return x        # nothing to merge: the tensor itself, as PyTorch
     return _shape.reshape(x, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
 
 

@@ -61,3 +61,18 @@ def test_tile_gradient_with_batched_cotangents_and_second_order():
     for i in range(4):
         np.testing.assert_allclose(batched.numpy()[i],
                                    vs[i].reshape(2, 2, 2, 3).sum(axis=(0, 2)), rtol=1e-12)
+
+
+def test_flatten_of_a_single_dim_is_the_tensor_itself():
+    # PyTorch returns the input when there is nothing to merge, so a gradient taken
+    # with respect to the result is the input's, with every use of it
+    for lib in (ad, torch):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True) * 1.0
+        assert x.flatten(0, 0) is x and x.flatten(-1, 1) is x and x[0].flatten() is not x
+    grads = []
+    for lib in (ad, torch):
+        x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+        a, b = x.flatten(0, 0), x.flatten()
+        y = (a * 2.0).sum() + b.exp().sum()
+        grads.append(np.asarray(lib.autograd.grad(y, b)[0]))
+    np.testing.assert_array_equal(grads[0], grads[1])
