@@ -143,12 +143,13 @@ def _dims(dim: Any, ndim: int) -> tuple:
     d = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     for a in d:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise IndexError(f"linalg.norm: dimension {a} out of range for {ndim} dimensions")
         out.append(int(a) - ndim if a >= 0 else int(a))
-    if len(set(out)) != len(out):
+    if len(set(out)) != len(out) or (ndim == 0 and len(out) > 1):
         raise RuntimeError(f"linalg.norm: repeated dimension in dim={dim}")
-    return tuple(out)
+    # a 0-d tensor has one element along dim 0 (or -1), as in PyTorch: no axis to reduce
+    return () if ndim == 0 else tuple(out)
 
 
 def vector_norm(x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,

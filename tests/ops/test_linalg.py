@@ -246,3 +246,21 @@ def test_numpy_joins_take_dtype_and_casting_as_numpy_does(join):
 def test_stack_rejects_unknown_keywords():
     with pytest.raises(TypeError, match="unexpected keyword argument 'axes'"):
         ad.stack([ad.ones(2), ad.ones(2)], axes=0)
+
+
+@pytest.mark.parametrize("dim", [0, -1, (0,), (-1,)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_vector_norm_of_a_0d_tensor_along_dim_0_matches_pytorch(dim, keepdim):
+    # PyTorch gives a 0-d tensor one element along dim 0 (and -1): a 0-d norm
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (ad, torch):
+        x = lib.tensor(-0.7, dtype=lib.float64, requires_grad=True)
+        y = lib.linalg.vector_norm(x, ord=3, dim=dim, keepdim=keepdim)
+        (g,) = lib.autograd.grad(y, x)
+        results.append((tuple(y.shape), y.item(), g.item()))
+    assert results[0] == results[1]
+    with pytest.raises(RuntimeError, match="repeated"):
+        ad.linalg.vector_norm(ad.tensor(0.7), dim=(0, -1))
+    with pytest.raises(IndexError, match="out of range"):
+        ad.linalg.vector_norm(ad.tensor(0.7), dim=1)
