@@ -146,9 +146,10 @@ def arctan2(y, x):
     return np.arctan2(y, x)
 
 
-# piecewise constant: a zero gradient for both inputs (the engine's None), as the spec says
-@defop(vjp={"x": lambda g: None, "y": lambda g: None}, jvp=ZERO, node_name="FloorDivideBackward0",
-       number_inputs=("y",))
+# piecewise constant: a zero gradient for both inputs, as the spec says (zeros of g's
+# shape, as elementwise.floor's: a NaN or inf partial before it gives NaN)
+@defop(vjp={"x": lambda g: np.zeros_like(g), "y": lambda g: np.zeros_like(g)}, jvp=ZERO,
+       node_name="FloorDivideBackward0", number_inputs=("y",))
 def floor_divide(x, y):
     return np.floor_divide(x, y)
 

@@ -273,9 +273,12 @@ def gelu(x, approximate="none"):
 
 
 # -- piecewise constant: zero derivative (PyTorch gives zeros, not an error) ----------
-# The VJP returns None, the engine's zero: a leaf receives zeros, nothing is computed.
+# The VJP is zeros of g's shape, PyTorch's zeros_like(grad), not the engine's None: an
+# op before this one whose partial derivative is inf or NaN (var without degrees of
+# freedom, a NaN input) then gives NaN (0 * inf), as in PyTorch, instead of being
+# skipped. A NaN in g itself still gives 0.
 def _zero_grad(g):
-    return None
+    return np.zeros_like(g)
 
 
 @defop(vjp={"x": _zero_grad}, jvp=ZERO)

@@ -112,6 +112,23 @@ def test_piecewise_constant_ops_have_zero_gradient(op):
     assert x.grad.tolist() == [0.0] * 4
 
 
+@pytest.mark.parametrize("op", ["sign", "floor", "ceil", "round", "trunc"])
+def test_zero_gradient_times_an_undefined_partial_is_nan_as_torch(op):
+    # the zero gradient is an array of zeros, as PyTorch's zeros_like(grad): the var of
+    # one element before the op (partial derivative NaN) gives NaN, not a skipped 0;
+    # a NaN arriving at the op still gives 0
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (ad, torch):
+        x = lib.tensor([0.5], dtype=lib.float64, requires_grad=True)
+        y = getattr(lib, op)(x.var()) + (x * 2.0).sum()
+        z = (getattr(lib, op)(x) * float("nan")).sum()
+        results.append([np.asarray(lib.autograd.grad(f, [x])[0]) for f in (y, z)])
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert np.isnan(results[0][0]).all() and results[0][1].tolist() == [0.0]
+
+
 def test_floor_divide_and_remainder():
     x = ad.tensor([5.0, -5.0], requires_grad=True)
     y = ad.tensor([3.0, 3.0], requires_grad=True)
