@@ -133,12 +133,20 @@ def clip(x, lo, hi):
 
 
 # -- arctan2, floor division, remainder ---------------------------------------------
+def _atan2_recip(x, y):
+    # 1 / (x**2 + y**2), and 0 at the origin (where the gradient would be 0 * inf):
+    # PyTorch's subgradient there
+    d = x * x + y * y
+    at_origin = d == 0
+    return np.where(at_origin, 0.0, 1 / np.where(at_origin, 1.0, d))
+
+
 def _atan2_grad_y(g, x, y):
-    return g * x / (x * x + y * y)
+    return g * x * _atan2_recip(x, y)
 
 
 def _atan2_grad_x(g, x, y):
-    return g * -y / (x * x + y * y)
+    return g * -y * _atan2_recip(x, y)
 
 
 @defop(vjp={"y": _atan2_grad_y, "x": _atan2_grad_x}, jvp=ELEMENTWISE, batch_ok=True)

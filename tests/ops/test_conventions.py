@@ -129,6 +129,22 @@ def test_zero_gradient_times_an_undefined_partial_is_nan_as_torch(op):
     assert np.isnan(results[0][0]).all() and results[0][1].tolist() == [0.0]
 
 
+def test_atan2_gradient_at_the_origin_is_zero_as_torch():
+    # x / (x**2 + y**2) would be 0 * inf = NaN there; PyTorch masks it to 0
+    torch = pytest.importorskip("torch")
+    y0, x0, c = [0.0, 0.0, 1.0, -2.0], [0.0, 2.0, 0.0, 0.5], [1.0, 0.0, 3.0, 1.0]
+    results = []
+    for lib in (ad, torch):
+        y = lib.tensor(y0, dtype=lib.float64, requires_grad=True)
+        x = lib.tensor(x0, dtype=lib.float64, requires_grad=True)
+        grads = lib.autograd.grad(lib.atan2(y, x), [y, x], lib.tensor(c, dtype=lib.float64))
+        results.append([np.asarray(g) for g in grads])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
+    assert ad.autograd.gradgradcheck(ad.atan2, [ad.tensor([0.3, -2.0], requires_grad=True),
+                                                ad.tensor([0.7, 0.5], requires_grad=True)])
+
+
 def test_floor_divide_and_remainder():
     x = ad.tensor([5.0, -5.0], requires_grad=True)
     y = ad.tensor([3.0, 3.0], requires_grad=True)
