@@ -20,7 +20,9 @@ def _skip_unbuilt_checkout() -> None:
     if not os.path.isdir(src) or any(f.startswith("_core.") and f.endswith((".so", ".pyd"))
                                      for f in os.listdir(src)):
         return
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != root]
+    # Last, not gone: `benchmarks` itself is still found there, also by the spawned
+    # processes of isolated cells, which start from this process's sys.path.
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != root] + [root]
 
 
 _skip_unbuilt_checkout()
