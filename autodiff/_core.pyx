@@ -2273,11 +2273,8 @@ cdef object _function_grad(FunctionNode node, Py_ssize_t i, object gi, bint tens
     cdef tuple shape = node.in_shapes[i]
     name = type(node).__name__
     dtype = node.in_dtypes[i]
-    if isinstance(gi, TensorBase):
-        data = (<TensorBase>gi)._data
-    elif isinstance(gi, ndarray) or isinstance(gi, _np_generic):
-        data = gi
-    else:
+    data = _user_data(gi)
+    if data is None:
         raise TypeError("function %s returned a %s as the gradient at index %d: backward "
                         "returns a Tensor (or an ndarray) or None per input"
                         % (name, type(gi).__name__, i))
@@ -3699,16 +3696,23 @@ cdef str _hook_name(object hook):
     return name if isinstance(name, str) else repr(hook)
 
 
+cdef object _user_data(object value):
+    """The array in what user code returned as a gradient (a Tensor, an ndarray or a
+    NumPy scalar), or None for anything else."""
+    if isinstance(value, TensorBase):
+        return (<TensorBase>value)._data
+    if isinstance(value, ndarray) or isinstance(value, _np_generic):
+        return value
+    return None
+
+
 cdef object _hook_result(object hook, object res, TensorBase g, bint tensor_path):
     """What a hook returned to replace the gradient ``g``, checked as PyTorch does (a
     Tensor of g's shape and dtype; here an ndarray is taken too), as a Tensor whose
     data the compiled loops can read."""
     gd = g._data
-    if isinstance(res, TensorBase):
-        data = (<TensorBase>res)._data
-    elif isinstance(res, ndarray) or isinstance(res, _np_generic):
-        data = res
-    else:
+    data = _user_data(res)
+    if data is None:
         raise TypeError("hook '%s' returned a %s: a hook returns a Tensor (or an ndarray) "
                         "to replace the gradient, or None to keep it"
                         % (_hook_name(hook), type(res).__name__))
